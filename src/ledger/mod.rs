@@ -1,0 +1,31 @@
+//! The rule tables (台帳) of `ledgers.md`: loading, validation, and the national holidays.
+//!
+//! `Ledgers::load(dir)` reads every table of a ledger folder (UTF-8 or CP932), validates
+//! each row once and builds the runtime types of [`model`]. A malformed row is an error
+//! naming file, line and column: nothing is judged against a ledger that could not be read.
+
+mod model;
+
+pub use model::*;
+
+use std::path::PathBuf;
+
+/// A rule table that cannot be used. Every variant names the file; cell errors name the
+/// 1-based line and column too.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Cell {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}

@@ -1,0 +1,683 @@
+//! The rule tables as the rule engine sees them, and the questions it asks of them.
+//!
+//! These are runtime types, built and validated once by the loaders in this module's
+//! siblings (`ledgers.md` is the contract). Every query here is exact to `rules.md`: the
+//! detect stage never re-interprets a ledger cell.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::model::RuleId;
+use crate::time::{self, Day};
+
+/// A `;` list of a ledger cell where `*` means "any".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allow {
+    /// The list held `*`.
+    Any,
+    /// Exactly these values (possibly none).
+    Only(BTreeSet<String>),
+}
+
+impl Allow {
+    /// Parses a `;`-separated cell. Blank items are ignored; `*` anywhere means any.
+    pub fn parse(cell: &str) -> Allow {
+        let mut set = BTreeSet::new();
+        for item in cell.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            if item == "*" {
+                return Allow::Any;
+            }
+            set.insert(item.to_owned());
+        }
+        Allow::Only(set)
+    }
+
+    /// Whether the list allows `value`; `*` allows anything, an absent value included.
+    pub fn allows(&self, value: Option<&str>) -> bool {
+        match (self, value) {
+            (Allow::Any, _) => true,
+            (Allow::Only(set), Some(v)) => set.contains(v),
+            _ => false,
+        }
+    }
+
+    pub fn is_any(&self) -> bool {
+        matches!(self, Allow::Any)
+    }
+}
+
+/// One row of `operators.csv`: one designation period of one operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Designation {
+    pub operator_id: String,
+    pub name: String,
+    pub office: String,
+    pub from: Day,
+    /// `None`: still designated.
+    pub until: Option<Day>,
+    pub business_codes: Allow,
+    pub terminals: Allow,
+    /// The 1-based line of the row in `operators.csv`, for messages.
+    pub line: u64,
+}
+
+impl Designation {
+    pub fn contains(&self, day: Day) -> bool {
+        day >= self.from && self.until.is_none_or(|u| day <= u)
+    }
+}
+
+/// The operator register (操作者指定簿).
+#[derive(Debug, Clone, Default)]
+pub struct Operators {
+    by_id: HashMap<String, Vec<Designation>>,
+}
+
+impl Operators {
+    /// Builds the register from rows already checked not to overlap per operator.
+    pub fn from_rows(rows: impl IntoIterator<Item = Designation>) -> Operators {
+        let mut by_id: HashMap<String, Vec<Designation>> = HashMap::new();
+        for row in rows {
+            by_id.entry(row.operator_id.clone()).or_default().push(row);
+        }
+        for rows in by_id.values_mut() {
+            rows.sort_by_key(|r| r.from);
+        }
+        Operators { by_id }
+    }
+
+    /// The designation row that applies to `operator` on `day`, if any.
+    pub fn designation(&self, operator: &str, day: Day) -> Option<&Designation> {
+        self.by_id.get(operator)?.iter().find(|r| r.contains(day))
+    }
+
+    /// Every row of one operator, by start date.
+    pub fn rows(&self, operator: &str) -> &[Designation] {
+        self.by_id.get(operator).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Designation> {
+        self.by_id.values().flatten()
+    }
+}
+
+/// One row of `terminals.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    pub terminal_id: String,
+    pub office: String,
+    /// The calendar's name (`default` when the cell was empty).
+    pub calendar: String,
+}
+
+/// The terminal register.
+#[derive(Debug, Clone, Default)]
+pub struct Terminals {
+    by_id: HashMap<String, Terminal>,
+}
+
+impl Terminals {
+    pub fn from_rows(rows: impl IntoIterator<Item = Terminal>) -> Terminals {
+        Terminals {
+            by_id: rows
+                .into_iter()
+                .map(|t| (t.terminal_id.clone(), t))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, terminal: &str) -> Option<&Terminal> {
+        self.by_id.get(terminal)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Terminal> {
+        self.by_id.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+/// Open and close of a working day, in minutes after local midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hours {
+    pub open_min: u32,
+    pub close_min: u32,
+}
+
+impl Hours {
+    /// Parses `HH:MM-HH:MM` (open before close).
+    pub fn parse(s: &str) -> Option<Hours> {
+        let (a, b) = s.trim().split_once('-')?;
+        let hm = |t: &str| -> Option<u32> {
+            let (h, m) = t.trim().split_once(':')?;
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (h <= 24 && m <= 59 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+        };
+        let (open_min, close_min) = (hm(a)?, hm(b)?);
+        (open_min < close_min).then_some(Hours {
+            open_min,
+            close_min,
+        })
+    }
+}
+
+/// One named calendar of `calendars.toml` (運用計画の稼働時間).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub name: String,
+    /// Working weekdays, Monday first.
+    pub weekdays: [bool; 7],
+    pub hours: Hours,
+    pub grace_minutes: u32,
+    pub national_holidays: bool,
+    /// Other hours on one weekday, Monday first.
+    pub weekday_hours: [Option<Hours>; 7],
+    /// Special open days (休日開庁): they override everything else.
+    pub open_days: BTreeMap<Day, Hours>,
+    /// Closed `(month, day)` every year (年末年始).
+    pub closed_yearly: BTreeSet<(u32, u32)>,
+    pub closed_dates: BTreeSet<Day>,
+}
+
+impl Calendar {
+    /// The `default` calendar of `ledgers.md`, used when `calendars.toml` is missing.
+    pub fn builtin_default() -> Calendar {
+        Calendar {
+            name: "default".into(),
+            weekdays: [true, true, true, true, true, false, false],
+            hours: Hours {
+                open_min: 8 * 60 + 30,
+                close_min: 17 * 60 + 15,
+            },
+            grace_minutes: 30,
+            national_holidays: true,
+            weekday_hours: [None; 7],
+            open_days: BTreeMap::new(),
+            closed_yearly: [(12, 29), (12, 30), (12, 31), (1, 2), (1, 3)]
+                .into_iter()
+                .collect(),
+            closed_dates: BTreeSet::new(),
+        }
+    }
+
+    /// The hours of `day` if it is a working day, `None` on a closed day.
+    pub fn working_hours(&self, day: Day, holidays: &Holidays) -> Option<Hours> {
+        if let Some(h) = self.open_days.get(&day) {
+            return Some(*h);
+        }
+        let wd = weekday_index(day);
+        if !self.weekdays[wd] {
+            return None;
+        }
+        if self.national_holidays && holidays.is_holiday(day) {
+            return None;
+        }
+        let (_, m, d) = time::civil_from_days(day);
+        if self.closed_yearly.contains(&(m, d)) || self.closed_dates.contains(&day) {
+            return None;
+        }
+        Some(self.weekday_hours[wd].unwrap_or(self.hours))
+    }
+
+    /// The inclusive open interval `[open − grace, close + grace]` of `day`, in
+    /// milliseconds after local midnight of `day`; `None` on a non-working day.
+    pub fn open_interval(&self, day: Day, holidays: &Holidays) -> Option<(i64, i64)> {
+        let h = self.working_hours(day, holidays)?;
+        let g = self.grace_minutes as i64;
+        Some((
+            (h.open_min as i64 - g) * 60_000,
+            (h.close_min as i64 + g) * 60_000,
+        ))
+    }
+}
+
+/// Monday = 0 … Sunday = 6. 1970-01-01 was a Thursday.
+pub fn weekday_index(day: Day) -> usize {
+    (day + 3).rem_euclid(7) as usize
+}
+
+/// Japanese national holidays (国民の祝日・休日).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holidays {
+    days: BTreeMap<Day, String>,
+}
+
+impl Holidays {
+    pub fn from_days(days: impl IntoIterator<Item = (Day, String)>) -> Holidays {
+        Holidays {
+            days: days.into_iter().collect(),
+        }
+    }
+
+    pub fn is_holiday(&self, day: Day) -> bool {
+        self.days.contains_key(&day)
+    }
+
+    pub fn name(&self, day: Day) -> Option<&str> {
+        self.days.get(&day).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Day, &str)> {
+        self.days.iter().map(|(d, n)| (*d, n.as_str()))
+    }
+
+    /// Replaces every holiday of the years `other` covers with `other`'s.
+    pub fn override_with(&mut self, other: &Holidays) {
+        let years: BTreeSet<i32> = other
+            .days
+            .keys()
+            .map(|&d| time::civil_from_days(d).0)
+            .collect();
+        self.days
+            .retain(|&d, _| !years.contains(&time::civil_from_days(d).0));
+        self.days
+            .extend(other.days.iter().map(|(d, n)| (*d, n.clone())));
+    }
+}
+
+/// The calendars of `calendars.toml`, with the holidays they judge by.
+#[derive(Debug, Clone)]
+pub struct Calendars {
+    by_name: BTreeMap<String, Calendar>,
+    pub holidays: Holidays,
+}
+
+impl Calendars {
+    /// Calendars by name; a `default` calendar is added if missing.
+    pub fn new(calendars: impl IntoIterator<Item = Calendar>, holidays: Holidays) -> Calendars {
+        let mut by_name: BTreeMap<String, Calendar> =
+            calendars.into_iter().map(|c| (c.name.clone(), c)).collect();
+        by_name
+            .entry("default".into())
+            .or_insert_with(Calendar::builtin_default);
+        Calendars { by_name, holidays }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Calendar> {
+        self.by_name.get(name)
+    }
+
+    /// The `default` calendar (always present).
+    pub fn default_calendar(&self) -> &Calendar {
+        // `new` guarantees the entry; the builtin is a total fallback.
+        static FALLBACK: std::sync::LazyLock<Calendar> =
+            std::sync::LazyLock::new(Calendar::builtin_default);
+        self.by_name.get("default").unwrap_or(&FALLBACK)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+}
+
+/// One row of `approvals.csv` (大量出力承認簿).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub approval_no: String,
+    pub operator_id: String,
+    /// `None` for `*`.
+    pub business_code: Option<String>,
+    /// Inclusive validity, instants (ms UTC).
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub max_records: i64,
+    pub approved_by: String,
+}
+
+impl Approval {
+    /// Whether this approval covers an output (`ledgers.md`).
+    pub fn covers(
+        &self,
+        approval_no: &str,
+        operator: Option<&str>,
+        business: Option<&str>,
+        ts: i64,
+        record_count: i64,
+    ) -> bool {
+        self.approval_no == approval_no
+            && operator == Some(self.operator_id.as_str())
+            && self
+                .business_code
+                .as_deref()
+                .is_none_or(|b| business == Some(b))
+            && (self.valid_from..=self.valid_until).contains(&ts)
+            && record_count <= self.max_records
+    }
+}
+
+/// The mass-output approvals.
+#[derive(Debug, Clone, Default)]
+pub struct Approvals {
+    by_no: HashMap<String, Vec<Approval>>,
+}
+
+impl Approvals {
+    pub fn from_rows(rows: impl IntoIterator<Item = Approval>) -> Approvals {
+        let mut by_no: HashMap<String, Vec<Approval>> = HashMap::new();
+        for a in rows {
+            by_no.entry(a.approval_no.clone()).or_default().push(a);
+        }
+        Approvals { by_no }
+    }
+
+    /// Whether some approval covers an output with these fields.
+    pub fn covers(
+        &self,
+        approval_no: Option<&str>,
+        operator: Option<&str>,
+        business: Option<&str>,
+        ts: i64,
+        record_count: i64,
+    ) -> bool {
+        let Some(no) = approval_no else { return false };
+        self.by_no.get(no).is_some_and(|rows| {
+            rows.iter()
+                .any(|a| a.covers(no, operator, business, ts, record_count))
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_no.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_no.is_empty()
+    }
+}
+
+/// `kind` of `requests.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Request,
+    Application,
+    Notification,
+    ExOfficio,
+}
+
+impl RequestKind {
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        Some(match s {
+            "REQUEST" => RequestKind::Request,
+            "APPLICATION" => RequestKind::Application,
+            "NOTIFICATION" => RequestKind::Notification,
+            "EX_OFFICIO" => RequestKind::ExOfficio,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of `requests.csv` (帳票等管理台帳).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestForm {
+    pub request_no: String,
+    pub received_on: Day,
+    pub kind: RequestKind,
+    pub business_code: Option<String>,
+    pub target_code: Option<String>,
+}
+
+/// Why an access is not explained by the request register.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RequestMismatch {
+    /// The form number is not in the register.
+    NotInRegister,
+    /// The form is about another resident.
+    OtherResident,
+    /// The form was received after the access.
+    ReceivedLater { received_on: Day },
+}
+
+/// The request-form register.
+#[derive(Debug, Clone, Default)]
+pub struct Requests {
+    by_no: HashMap<String, Vec<RequestForm>>,
+}
+
+impl Requests {
+    pub fn from_rows(rows: impl IntoIterator<Item = RequestForm>) -> Requests {
+        let mut by_no: HashMap<String, Vec<RequestForm>> = HashMap::new();
+        for r in rows {
+            by_no.entry(r.request_no.clone()).or_default().push(r);
+        }
+        Requests { by_no }
+    }
+
+    /// Checks an access naming `request_no` that touched `target` on `day`
+    /// (`unmatched-request`). When a number has several rows (a form about several
+    /// residents), the access is explained if any row explains it; otherwise the reason
+    /// of the first row in register order is reported.
+    pub fn check(
+        &self,
+        request_no: &str,
+        target: Option<&str>,
+        day: Day,
+    ) -> Result<(), RequestMismatch> {
+        let rows = self
+            .by_no
+            .get(request_no)
+            .ok_or(RequestMismatch::NotInRegister)?;
+        let mut first = None;
+        for r in rows {
+            let why = if let (Some(reg), Some(t)) = (r.target_code.as_deref(), target)
+                && reg != t
+            {
+                Some(RequestMismatch::OtherResident)
+            } else if r.received_on > day {
+                Some(RequestMismatch::ReceivedLater {
+                    received_on: r.received_on,
+                })
+            } else {
+                None
+            };
+            match why {
+                None => return Ok(()),
+                Some(w) => {
+                    first.get_or_insert(w);
+                }
+            }
+        }
+        Err(first.unwrap_or(RequestMismatch::NotInRegister))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_no.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_no.is_empty()
+    }
+}
+
+/// One row of `watchlist.csv` (支援措置対象者等).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchEntry {
+    pub target_code: String,
+    pub reason: String,
+    pub allowed_operators: BTreeSet<String>,
+}
+
+/// The protected residents.
+#[derive(Debug, Clone, Default)]
+pub struct Watchlist {
+    by_target: HashMap<String, WatchEntry>,
+}
+
+impl Watchlist {
+    pub fn from_rows(rows: impl IntoIterator<Item = WatchEntry>) -> Watchlist {
+        Watchlist {
+            by_target: rows
+                .into_iter()
+                .map(|w| (w.target_code.clone(), w))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, target: &str) -> Option<&WatchEntry> {
+        self.by_target.get(target)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_target.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_target.is_empty()
+    }
+}
+
+/// The thresholds of `rules.toml`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesConfig {
+    pub mass_output_threshold: i64,
+    pub split_output_window_minutes: i64,
+    pub browse_threshold: u32,
+    pub browse_window_minutes: i64,
+    pub auth_fail_threshold: u32,
+    pub auth_fail_window_minutes: i64,
+    pub session_timeout_minutes: i64,
+    pub verify_within_hours: i64,
+    pub request_exempt_business_codes: BTreeSet<String>,
+    pub disabled_rules: BTreeSet<RuleId>,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            mass_output_threshold: 100,
+            split_output_window_minutes: 60,
+            browse_threshold: 50,
+            browse_window_minutes: 60,
+            auth_fail_threshold: 5,
+            auth_fail_window_minutes: 10,
+            session_timeout_minutes: 30,
+            verify_within_hours: 24,
+            request_exempt_business_codes: BTreeSet::new(),
+            disabled_rules: BTreeSet::new(),
+        }
+    }
+}
+
+impl RulesConfig {
+    pub fn enabled(&self, rule: RuleId) -> bool {
+        !self.disabled_rules.contains(&rule)
+    }
+}
+
+/// Every rule table, loaded and validated.
+#[derive(Debug, Clone)]
+pub struct Ledgers {
+    pub operators: Operators,
+    pub terminals: Terminals,
+    pub calendars: Calendars,
+    pub approvals: Approvals,
+    /// `None` when `requests.csv` is absent: `unmatched-request` is then not judged.
+    pub requests: Option<Requests>,
+    pub watchlist: Watchlist,
+    pub rules: RulesConfig,
+}
+
+impl Ledgers {
+    /// The calendar an event on `terminal` is judged by: the terminal's, or `default`
+    /// for a terminal absent from the register.
+    pub fn calendar_for(&self, terminal: Option<&str>) -> &Calendar {
+        terminal
+            .and_then(|t| self.terminals.get(t))
+            .and_then(|t| self.calendars.get(&t.calendar))
+            .unwrap_or_else(|| self.calendars.default_calendar())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists() {
+        assert_eq!(Allow::parse("*"), Allow::Any);
+        assert_eq!(Allow::parse("W01;*"), Allow::Any);
+        assert_eq!(Allow::parse(""), Allow::Only(BTreeSet::new()));
+        let a = Allow::parse("W01; W02;");
+        assert!(a.allows(Some("W02")));
+        assert!(!a.allows(Some("W03")));
+        assert!(!a.allows(None));
+        assert!(Allow::Any.allows(None));
+    }
+
+    #[test]
+    fn hours_parse() {
+        assert_eq!(
+            Hours::parse("08:30-17:15"),
+            Some(Hours {
+                open_min: 510,
+                close_min: 1035
+            })
+        );
+        assert_eq!(Hours::parse("17:15-08:30"), None);
+        assert_eq!(Hours::parse("8:30-25:00"), None);
+    }
+
+    #[test]
+    fn weekday_of_known_dates() {
+        // 2026-04-01 is a Wednesday.
+        assert_eq!(weekday_index(time::parse_day("2026-04-01").unwrap()), 2);
+        assert_eq!(weekday_index(time::parse_day("1970-01-01").unwrap()), 3);
+    }
+
+    #[test]
+    fn default_calendar_closes_on_year_end_and_weekends() {
+        let cal = Calendar::builtin_default();
+        let h = Holidays::default();
+        let day = |s| time::parse_day(s).unwrap();
+        assert!(cal.open_interval(day("2026-12-29"), &h).is_none());
+        assert!(
+            cal.open_interval(day("2026-04-04"), &h).is_none(),
+            "Saturday"
+        );
+        assert_eq!(
+            cal.open_interval(day("2026-04-01"), &h),
+            Some((480 * 60_000, 1065 * 60_000))
+        );
+    }
+
+    #[test]
+    fn requests_check() {
+        let day = |s| time::parse_day(s).unwrap();
+        let reqs = Requests::from_rows([RequestForm {
+            request_no: "R1".into(),
+            received_on: day("2026-04-01"),
+            kind: RequestKind::Request,
+            business_code: None,
+            target_code: Some("12345678901".into()),
+        }]);
+        assert_eq!(
+            reqs.check("R1", Some("12345678901"), day("2026-04-01")),
+            Ok(())
+        );
+        assert_eq!(reqs.check("R1", None, day("2026-04-02")), Ok(()));
+        assert_eq!(
+            reqs.check("R2", None, day("2026-04-02")),
+            Err(RequestMismatch::NotInRegister)
+        );
+        assert_eq!(
+            reqs.check("R1", Some("10000000000"), day("2026-04-02")),
+            Err(RequestMismatch::OtherResident)
+        );
+        assert!(matches!(
+            reqs.check("R1", None, day("2026-03-31")),
+            Err(RequestMismatch::ReceivedLater { .. })
+        ));
+    }
+}

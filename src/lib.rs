@@ -1,0 +1,44 @@
+//! # tenken (点検)
+//!
+//! An inspection engine for the operation logs (操作履歴) of Japanese resident-registry
+//! terminals. The data flows through the modules in this order:
+//!
+//! ```text
+//! ingest ──► normalize ──► days ──► detect ──► findings
+//! (files,     (lines →      (by local   (rules over   (files, messages)
+//!  encodings,  Arrow         date,       the ledgers)      │
+//!  chunks)     batches)      sorted)        │             ▼
+//!                                           └──────► archive (Parquet, manifest)
+//! ```
+//!
+//! * [`ingest`] finds the input files, maps or decompresses them, detects their encoding
+//!   and format, and cuts them into newline-aligned chunks for parallel parsing.
+//! * [`normalize`] turns chunks of lines into Arrow `RecordBatch`es of one stable schema
+//!   ([`normalize::schema`]), and bad lines into [`normalize::Reject`]s.
+//! * [`days`] regroups batches by local date (Asia/Tokyo), spilling to disk past a memory
+//!   budget, and yields each day sorted by time with duplicate event ids removed.
+//! * [`ledger`] loads the rule tables (台帳) and the national-holiday calendar.
+//! * [`detect`] runs the rule catalogue of `rules.md` day by day with state carried across
+//!   days.
+//! * [`findings`] holds what the rules conclude and writes it out.
+//! * [`archive`] keeps events and findings as Hive-partitioned Parquet with a hash-chained
+//!   manifest.
+//! * [`scan`] and [`nightly`] wire the stages into the `scan` and `ingest` commands;
+//!   [`synth`] (`tenken gen`) writes synthetic data sets.
+
+pub mod archive;
+pub mod days;
+pub mod detect;
+pub mod error;
+pub mod findings;
+pub mod ingest;
+pub mod ledger;
+pub mod model;
+pub mod nightly;
+pub mod normalize;
+pub mod progress;
+pub mod scan;
+pub mod synth;
+pub mod time;
+
+pub use error::{Error, Exit, Result};

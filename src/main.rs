@@ -1,0 +1,57 @@
+//! The `tenken` command line. Parsing flags and turning errors into exit statuses is all
+//! that happens here; every subcommand is a library function.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// tenken (点検) — inspection of resident-registry terminal operation logs.
+///
+/// Reads the daily operation logs (操作履歴) of 住基ネット and ward-office terminals,
+/// judges them against the office's rule tables (台帳) and keeps a five-year Parquet
+/// archive of events and findings.
+///
+/// Exit status: 0 success (findings or not), 1 findings at or above --fail-on,
+/// 2 an error (unreadable input or ledger, bad flags).
+#[derive(Parser)]
+#[command(name = "tenken", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read and judge operation logs, write findings and rejects, print a summary.
+    Scan(tenken::scan::ScanArgs),
+    /// The nightly job: judge logs and add events and findings to the archive.
+    Ingest(tenken::nightly::IngestArgs),
+    /// Build weekly, monthly and yearly rollups and apply retention.
+    Rollup(tenken::archive::RollupArgs),
+    /// Check the archive's manifest chain, checksums, row counts and levels.
+    Verify(tenken::archive::VerifyArgs),
+    /// Write a realistic synthetic data set (logs, ledgers, labels).
+    Gen(tenken::synth::GenArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<tenken::Exit> {
+    let exit = match cli.command {
+        Command::Scan(args) => tenken::scan::run(&args)?,
+        Command::Ingest(args) => tenken::nightly::run(&args)?,
+        Command::Rollup(args) => tenken::archive::run_rollup(&args)?,
+        Command::Verify(args) => tenken::archive::run_verify(&args)?,
+        Command::Gen(args) => tenken::synth::run(&args)?,
+    };
+    Ok(exit)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(err) => {
+            eprintln!("tenken: error: {err:#}");
+            ExitCode::from(tenken::Exit::Error.code())
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Column builders: parsed fields in, one Arrow `RecordBatch` of the event schema out.
+//!
+//! Record splitting (the CSV and key-value parsers) is kept apart from column building
+//! (this module), as arrow-csv does: the parsers hand over borrowed fields as an
+//! [`EventRow`], the builder appends them to its columns and interns the id columns into
+//! per-batch dictionaries. Interning per batch (not globally) keeps parallel workers
+//! independent; the `days` stage maps dictionaries to run-wide keys.
+
+use std::sync::Arc;
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMillisecondArray, UInt64Array,
+};
+use arrow_buffer::{NullBuffer, NullBufferBuilder};
+
+use super::schema::event_schema;
+use crate::model::Op;
+
+/// One event's fields, borrowed from the line they were parsed from. `None` = absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRow<'a> {
+    pub event_id: &'a str,
+    /// Milliseconds since the epoch (UTC).
+    pub timestamp: i64,
+    pub terminal_id: Option<&'a str>,
+    pub operator_id: Option<&'a str>,
+    pub auth_method: Option<&'a str>,
+    pub operation: Op,
+    pub business_code: Option<&'a str>,
+    pub target_code: Option<&'a str>,
+    pub record_count: i64,
+    pub request_no: Option<&'a str>,
+    pub approval_no: Option<&'a str>,
+    pub ref_event_id: Option<&'a str>,
+    pub result: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub extras: Option<&'a str>,
+    /// 1-based line in the decompressed text.
+    pub line: u64,
+}
+
+impl<'a> EventRow<'a> {
+    /// A row with only the required fields set; handy in tests.
+    pub fn new(event_id: &'a str, timestamp: i64, operation: Op) -> EventRow<'a> {
+        EventRow {
+            event_id,
+            timestamp,
+            terminal_id: None,
+            operator_id: None,
+            auth_method: None,
+            operation,
+            business_code: None,
+            target_code: None,
+            record_count: 0,
+            request_no: None,
+            approval_no: None,
+            ref_event_id: None,
+            result: None,
+            detail: None,
+            extras: None,
+            line: 0,
+        }
+    }
+}
+
+/// Interns the values of one id column into a dictionary.
+///
+/// Consecutive log lines repeat the same terminal, operator and result, so the last
+/// value is checked before the hash map.
+#[derive(Debug)]
+struct DictColumn {
+    map: hashbrown::HashMap<Box<str>, i32>,
+    values: Vec<Box<str>>,
+    keys: Vec<i32>,
+    nulls: NullBufferBuilder,
+    last: Option<i32>,
+}
+
+impl DictColumn {
+    fn new(capacity: usize) -> Self {
+        DictColumn {
+            map: hashbrown::HashMap::new(),
+            values: Vec::new(),
+            keys: Vec::with_capacity(capacity),
+            nulls: NullBufferBuilder::new(capacity),
+            last: None,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        let Some(v) = v else {
+            self.keys.push(0);
+            self.nulls.append_null();
+            return;
+        };
+        let key = match self.last {
+            Some(k) if &*self.values[k as usize] == v => k,
+            _ => match self.map.get(v) {
+                Some(&k) => k,
+                None => {
+                    let k = self.values.len() as i32;
+                    self.values.push(v.into());
+                    self.map.insert(v.into(), k);
+                    k
+                }
+            },
+        };
+        self.last = Some(key);
+        self.keys.push(key);
+        self.nulls.append_non_null();
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        let keys = Int32Array::new(std::mem::take(&mut self.keys).into(), self.nulls.finish());
+        let values = StringArray::from_iter_values(self.values.iter().map(|s| &**s));
+        self.map.clear();
+        self.values.clear();
+        self.last = None;
+        // Keys index `values` by construction, so the dictionary is valid.
+        Arc::new(DictionaryArray::<Int32Type>::new(keys, Arc::new(values)))
+    }
+}
+
+/// Builds event batches, one source file at a time.
+#[derive(Debug)]
+pub struct EventBatchBuilder {
+    source_file: Arc<str>,
+    capacity: usize,
+    event_id: StringBuilder,
+    timestamp: Vec<i64>,
+    terminal_id: DictColumn,
+    operator_id: DictColumn,
+    auth_method: DictColumn,
+    operation: Vec<i32>,
+    business_code: DictColumn,
+    target_code: StringBuilder,
+    record_count: Vec<i64>,
+    request_no: StringBuilder,
+    approval_no: StringBuilder,
+    ref_event_id: StringBuilder,
+    result: DictColumn,
+    detail: StringBuilder,
+    extras: StringBuilder,
+    source_line: Vec<u64>,
+}
+
+impl EventBatchBuilder {
+    /// A builder for rows of `source_file` (the path as the user gave it), expecting
+    /// about `capacity` rows per batch.
+    pub fn new(source_file: &str, capacity: usize) -> Self {
+        let strings =
+            |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
+        EventBatchBuilder {
+            source_file: source_file.into(),
+            capacity,
+            event_id: strings(20),
+            timestamp: Vec::with_capacity(capacity),
+            terminal_id: DictColumn::new(capacity),
+            operator_id: DictColumn::new(capacity),
+            auth_method: DictColumn::new(capacity),
+            operation: Vec::with_capacity(capacity),
+            business_code: DictColumn::new(capacity),
+            target_code: strings(11),
+            record_count: Vec::with_capacity(capacity),
+            request_no: strings(8),
+            approval_no: strings(0),
+            ref_event_id: strings(0),
+            result: DictColumn::new(capacity),
+            detail: strings(24),
+            extras: strings(0),
+            source_line: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Rows appended since the last [`finish`](Self::finish).
+    pub fn len(&self) -> usize {
+        self.timestamp.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timestamp.is_empty()
+    }
+
+    /// Appends one row.
+    #[inline]
+    pub fn push(&mut self, row: &EventRow<'_>) {
+        self.event_id.append_value(row.event_id);
+        self.timestamp.push(row.timestamp);
+        self.terminal_id.push(row.terminal_id);
+        self.operator_id.push(row.operator_id);
+        self.auth_method.push(row.auth_method);
+        self.operation.push(row.operation as i32);
+        self.business_code.push(row.business_code);
+        self.target_code.append_option(row.target_code);
+        self.record_count.push(row.record_count);
+        self.request_no.append_option(row.request_no);
+        self.approval_no.append_option(row.approval_no);
+        self.ref_event_id.append_option(row.ref_event_id);
+        self.result.push(row.result);
+        self.detail.append_option(row.detail);
+        self.extras.append_option(row.extras);
+        self.source_line.push(row.line);
+    }
+
+    /// Adds `delta` to the line numbers of the rows appended so far (a parallel worker
+    /// numbers its chunk from 1 and learns the chunk's first line afterwards).
+    pub fn shift_lines(&mut self, delta: u64) {
+        for l in &mut self.source_line {
+            *l += delta;
+        }
+    }
+
+    /// The rows appended so far as one batch of [`event_schema`]; the builder is then
+    /// empty and ready for the next batch. Every column has the schema's type and the
+    /// same length by construction, so an error here is a bug in this builder.
+    pub fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let n = self.len();
+        let operation = {
+            // The operation dictionary is the fixed table of codes, keyed by `Op as i32`.
+            let keys = Int32Array::new(std::mem::take(&mut self.operation).into(), None);
+            let values = StringArray::from_iter_values(Op::ALL.iter().map(|o| o.as_str()));
+            Arc::new(DictionaryArray::<Int32Type>::new(keys, Arc::new(values))) as ArrayRef
+        };
+        let source_file = {
+            let keys = Int32Array::new(vec![0; n].into(), None);
+            let values = StringArray::from_iter_values([&*self.source_file]);
+            Arc::new(DictionaryArray::<Int32Type>::new(keys, Arc::new(values))) as ArrayRef
+        };
+        let timestamp =
+            TimestampMillisecondArray::new(std::mem::take(&mut self.timestamp).into(), None)
+                .with_timezone("UTC");
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.event_id.finish()),
+            Arc::new(timestamp),
+            self.terminal_id.finish(),
+            self.operator_id.finish(),
+            self.auth_method.finish(),
+            operation,
+            self.business_code.finish(),
+            Arc::new(self.target_code.finish()),
+            Arc::new(Int64Array::new(
+                std::mem::take(&mut self.record_count).into(),
+                None,
+            )),
+            Arc::new(self.request_no.finish()),
+            Arc::new(self.approval_no.finish()),
+            Arc::new(self.ref_event_id.finish()),
+            self.result.finish(),
+            Arc::new(self.detail.finish()),
+            Arc::new(self.extras.finish()),
+            source_file,
+            Arc::new(UInt64Array::new(
+                std::mem::take(&mut self.source_line).into(),
+                None::<NullBuffer>,
+            )),
+        ];
+        self.timestamp.reserve(self.capacity);
+        self.operation.reserve(self.capacity);
+        self.record_count.reserve(self.capacity);
+        self.source_line.reserve(self.capacity);
+        RecordBatch::try_new(event_schema(), columns)
+    }
+}
+
+/// Builds one batch from rows: a convenience for tests and small inputs.
+pub fn batch_from_rows<'a>(
+    source_file: &str,
+    rows: impl IntoIterator<Item = EventRow<'a>>,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let mut b = EventBatchBuilder::new(source_file, 64);
+    for r in rows {
+        b.push(&r);
+    }
+    b.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+
+    use super::*;
+    use crate::normalize::schema::col;
+
+    #[test]
+    fn builds_schema_batches_with_nulls_and_dictionaries() {
+        let mut a = EventRow::new("E1", 1000, Op::View);
+        a.operator_id = Some("OP1");
+        a.target_code = Some("12345678901");
+        a.result = Some("OK");
+        a.line = 2;
+        let mut b = EventRow::new("E2", 2000, Op::Login);
+        b.operator_id = Some("OP1");
+        b.line = 3;
+        let batch = batch_from_rows("x.csv", [a, b]).unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        let ops = batch.column(col::OPERATION).as_dictionary::<Int32Type>();
+        let names = ops.values().as_string::<i32>();
+        assert_eq!(names.value(ops.keys().value(0) as usize), "VIEW");
+        assert_eq!(names.value(ops.keys().value(1) as usize), "LOGIN");
+        let opers = batch.column(col::OPERATOR_ID).as_dictionary::<Int32Type>();
+        assert_eq!(opers.values().len(), 1, "one interned operator");
+        assert!(batch.column(col::RESULT).is_null(1));
+        assert!(batch.column(col::TARGET_CODE).is_null(1));
+        assert!(!batch.column(col::TARGET_CODE).is_null(0));
+        let files = batch.column(col::SOURCE_FILE).as_dictionary::<Int32Type>();
+        assert_eq!(files.values().as_string::<i32>().value(0), "x.csv");
+    }
+
+    #[test]
+    fn builder_is_reusable_after_finish() {
+        let mut b = EventBatchBuilder::new("f", 4);
+        b.push(&EventRow {
+            terminal_id: Some("T1"),
+            ..EventRow::new("E1", 1, Op::Logout)
+        });
+        let first = b.finish().unwrap();
+        b.push(&EventRow {
+            terminal_id: Some("T2"),
+            ..EventRow::new("E2", 2, Op::Logout)
+        });
+        b.shift_lines(10);
+        let second = b.finish().unwrap();
+        assert_eq!(first.num_rows(), 1);
+        assert_eq!(second.num_rows(), 1);
+        let t = second.column(col::TERMINAL_ID).as_dictionary::<Int32Type>();
+        assert_eq!(
+            t.values()
+                .as_string::<i32>()
+                .value(t.keys().value(0) as usize),
+            "T2"
+        );
+        assert_eq!(
+            second
+                .column(col::SOURCE_LINE)
+                .as_primitive::<arrow_array::types::UInt64Type>()
+                .value(0),
+            10
+        );
+    }
+}

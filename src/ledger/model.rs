@@ -551,6 +551,11 @@ pub struct RulesConfig {
     pub verify_within_hours: i64,
     pub request_exempt_business_codes: BTreeSet<String>,
     pub disabled_rules: BTreeSet<RuleId>,
+    /// tenken's extension of `rules.toml`: how long a change is remembered for
+    /// `self-verification` (and a verify for a change logged after it). `rules.md` puts no
+    /// limit on how far apart a change and its verify may be, but memory must stay bounded
+    /// by the rule windows, so the horizon is a documented setting.
+    pub self_verification_lookback_days: i64,
 }
 
 impl Default for RulesConfig {
@@ -566,6 +571,7 @@ impl Default for RulesConfig {
             verify_within_hours: 24,
             request_exempt_business_codes: BTreeSet::new(),
             disabled_rules: BTreeSet::new(),
+            self_verification_lookback_days: 31,
         }
     }
 }

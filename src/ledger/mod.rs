@@ -4,8 +4,11 @@
 //! each row once and builds the runtime types of [`model`]. A malformed row is an error
 //! naming file, line and column: nothing is judged against a ledger that could not be read.
 
+mod holidays;
 mod model;
+mod table;
 
+pub use holidays::{FIRST_YEAR as HOLIDAYS_FIRST_YEAR, LAST_YEAR as HOLIDAYS_LAST_YEAR};
 pub use model::*;
 
 use std::path::PathBuf;
@@ -28,4 +31,11 @@ pub enum LedgerError {
     },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
+    /// A whole line is unusable (undecodable bytes, broken CSV quoting).
+    #[error("{}:{line}: {message}", path.display())]
+    Line {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
 }

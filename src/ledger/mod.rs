@@ -4,12 +4,27 @@
 //! each row once and builds the runtime types of [`model`]. A malformed row is an error
 //! naming file, line and column: nothing is judged against a ledger that could not be read.
 
+mod config;
 mod holidays;
+mod load;
 mod model;
+mod registers;
 mod table;
 
-pub use holidays::{FIRST_YEAR as HOLIDAYS_FIRST_YEAR, LAST_YEAR as HOLIDAYS_LAST_YEAR};
+pub use config::{MAX_WINDOW_DAYS, calendars_from_toml, read_calendars};
+pub use holidays::{
+    FIRST_YEAR as HOLIDAYS_FIRST_YEAR, KYUJITSU, LAST_YEAR as HOLIDAYS_LAST_YEAR,
+    SYUKUJITSU_COLUMNS,
+};
+pub use load::{
+    APPROVALS_FILE, CALENDARS_FILE, OPERATORS_FILE, REQUESTS_FILE, RULES_FILE, SYUKUJITSU_FILE,
+    TERMINALS_FILE, WATCHLIST_FILE,
+};
 pub use model::*;
+pub use registers::{
+    APPROVALS_COLUMNS, OPERATORS_COLUMNS, REQUESTS_COLUMNS, TERMINALS_COLUMNS, WATCHLIST_COLUMNS,
+    read_approvals, read_operators, read_requests, read_terminals, read_watchlist,
+};
 
 use std::path::PathBuf;
 

@@ -555,6 +555,29 @@ national_holidays = true
     }
 
     #[test]
+    fn grace_ends_are_inclusive() {
+        let c = cals(SPEC_EXAMPLE).unwrap();
+        let h = Holidays::builtin();
+        let at = |s: &str| time::parse_timestamp(s.as_bytes()).unwrap();
+        let def = &c["default"];
+        // Wednesday 2026-04-01, 08:30-17:15 with 30 minutes of grace: 08:00 to 17:45.
+        assert!(!def.is_open_at(at("2026-04-01T07:59:59.999+09:00"), &h));
+        assert!(def.is_open_at(at("2026-04-01T08:00:00.000+09:00"), &h));
+        assert!(def.is_open_at(at("2026-04-01T17:45:00.000+09:00"), &h));
+        assert!(!def.is_open_at(at("2026-04-01T17:45:00.001+09:00"), &h));
+        // The same instant in UTC is judged by its JST date and time.
+        assert!(def.is_open_at(at("2026-03-31T23:00:00Z"), &h));
+        // Branch: 08:45-16:30 with 15 minutes: 08:30 to 16:45.
+        let br = &c["branch"];
+        assert!(!br.is_open_at(at("2026-04-01T08:29:59.999+09:00"), &h));
+        assert!(br.is_open_at(at("2026-04-01T08:30:00+09:00"), &h));
+        assert!(br.is_open_at(at("2026-04-01T16:45:00+09:00"), &h));
+        assert!(!br.is_open_at(at("2026-04-01T16:45:00.001+09:00"), &h));
+        // A holiday has no open interval at all: 2026-04-29 昭和の日 at noon.
+        assert!(!def.is_open_at(at("2026-04-29T12:00:00+09:00"), &h));
+    }
+
+    #[test]
     fn open_days_override_closed_dates_and_year_end() {
         let c = cals(
             "[x]\nclosed_dates = [\"2026-04-01\"]\n\

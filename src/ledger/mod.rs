@@ -1,8 +1,20 @@
 //! The rule tables (台帳) of `ledgers.md`: loading, validation, and the national holidays.
 //!
 //! `Ledgers::load(dir)` reads every table of a ledger folder (UTF-8 or CP932), validates
-//! each row once and builds the runtime types of [`model`]. A malformed row is an error
+//! each row once and builds the runtime types of `model`. A malformed row is an error
 //! naming file, line and column: nothing is judged against a ledger that could not be read.
+//!
+//! * `table`: the one CSV reader (encoding detection, header check, cell errors);
+//! * `registers`: `operators.csv`, `terminals.csv`, `approvals.csv`, `requests.csv`,
+//!   `watchlist.csv` ([`read_operators`] …);
+//! * `config`: `rules.toml` ([`RulesConfig::read`]) and `calendars.toml`
+//!   ([`read_calendars`]);
+//! * `holidays`: [`Holidays::builtin`], computed from the Act on National Holidays, and
+//!   the Cabinet Office's `syukujitsu.csv` ([`Holidays::from_syukujitsu_csv`]);
+//! * `load`: [`Ledgers::load`] and [`Ledgers::builtin_defaults`].
+//!
+//! In CSV errors the column is the 1-based cell number (as a spreadsheet counts), in
+//! TOML errors the 1-based character column of the key or value.
 
 mod config;
 mod holidays;

@@ -2,11 +2,14 @@
 //!
 //! This module only finds field boundaries; turning fields into typed columns is the
 //! decoder's job. A valid line has exactly 14 fields; any field may be quoted, and a quoted
-//! field never spans lines. The id fields are short, so they are scanned byte by byte;
-//! the last field (`detail`) is the long free text and is searched with SIMD (`memchr`),
-//! which keeps the common line — ids unquoted, detail maybe quoted — at memory speed.
+//! field never spans lines. The common line — ids unquoted, detail maybe quoted — takes a
+//! fast path: the 13 commas before `detail` are found sixteen bytes a step with SIMD
+//! compares (`wide`: SSE2 on x86-64, NEON on aarch64, safe code), and the long free-text
+//! `detail` is searched with `memchr`. Anything else (a quoted id field) takes the general
+//! splitter; both give the same answer.
 
 use memchr::memchr;
+use wide::u8x16;
 
 use super::reject::RejectReason;
 
@@ -47,6 +50,12 @@ impl Spans {
         &line[self.start[i] as usize..self.end[i] as usize]
     }
 
+    /// The raw bytes of field `i`.
+    #[inline]
+    pub fn bytes<'a>(&self, line: &'a [u8], i: usize) -> &'a [u8] {
+        &line[self.start[i] as usize..self.end[i] as usize]
+    }
+
     #[inline]
     pub fn is_escaped(&self, i: usize) -> bool {
         self.escaped & (1 << i) != 0
@@ -60,9 +69,87 @@ impl Spans {
 #[inline]
 pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
     spans.escaped = 0;
+    match id_commas(line) {
+        Some(commas) => {
+            let mut start = 0u32;
+            for (i, &c) in commas.iter().enumerate() {
+                spans.start[i] = start;
+                spans.end[i] = c;
+                start = c + 1;
+            }
+            last_field(line, start as usize, spans)
+        }
+        None => split_general(line, spans),
+    }
+}
+
+/// The fast path: the positions of the first 13 commas when no quote comes before the
+/// 13th, scanning sixteen bytes a step with SIMD compares. `None` sends the line to the
+/// general splitter.
+#[inline]
+fn id_commas(line: &[u8]) -> Option<[u32; FIELDS - 1]> {
+    let comma = u8x16::splat(b',');
+    let quote = u8x16::splat(b'"');
+    let mut commas = [0u32; FIELDS - 1];
+    let mut count = 0;
+    let mut i = 0;
+    while i < line.len() {
+        let lane = match line.get(i..i + 16) {
+            Some(s) => u8x16::new(s.try_into().ok()?),
+            None => {
+                // The tail: pad with zeros, which match neither comma nor quote.
+                let mut buf = [0u8; 16];
+                buf[..line.len() - i].copy_from_slice(&line[i..]);
+                u8x16::new(buf)
+            }
+        };
+        let quotes = lane.simd_eq(quote).to_bitmask();
+        let mut m = lane.simd_eq(comma).to_bitmask();
+        // Commas after a quote do not count: only those before it.
+        if quotes != 0 {
+            m &= (quotes & quotes.wrapping_neg()) - 1;
+        }
+        while m != 0 {
+            commas[count] = (i + m.trailing_zeros() as usize) as u32;
+            count += 1;
+            if count == FIELDS - 1 {
+                return Some(commas);
+            }
+            m &= m - 1;
+        }
+        if quotes != 0 {
+            return None;
+        }
+        i += 16;
+    }
+    None
+}
+
+/// The last field (`detail`): the rest of the line from `pos`.
+#[inline]
+fn last_field(line: &[u8], pos: usize, spans: &mut Spans) -> Result<(), RejectReason> {
+    let last = FIELDS - 1;
     let n = line.len();
+    if line.get(pos) == Some(&b'"') {
+        let end = quoted(line, pos, last, spans)?;
+        if end != n {
+            return Err(if line[end] == b',' { RejectReason::FieldCount } else { RejectReason::Quote });
+        }
+    } else {
+        // A quote inside an unquoted field is taken literally (as spreadsheet software
+        // does); only a comma makes a fifteenth field.
+        if memchr(b',', &line[pos..]).is_some() {
+            return Err(RejectReason::FieldCount);
+        }
+        spans.start[last] = pos as u32;
+        spans.end[last] = n as u32;
+    }
+    Ok(())
+}
+
+/// The general splitter: any field may be quoted.
+fn split_general(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
     let mut pos = 0usize;
-    // Fields 0..13: short ids, scanned inline.
     for field in 0..FIELDS - 1 {
         if line.get(pos) == Some(&b'"') {
             pos = quoted(line, pos, field, spans)?;
@@ -73,40 +160,12 @@ pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
             }
             continue;
         }
-        let start = pos;
-        loop {
-            match line.get(pos) {
-                Some(b',') => break,
-                Some(_) => pos += 1,
-                None => return Err(RejectReason::FieldCount),
-            }
-        }
-        spans.start[field] = start as u32;
-        spans.end[field] = pos as u32;
-        pos += 1;
+        let end = pos + memchr(b',', &line[pos..]).ok_or(RejectReason::FieldCount)?;
+        spans.start[field] = pos as u32;
+        spans.end[field] = end as u32;
+        pos = end + 1;
     }
-    // The last field: the rest of the line.
-    let last = FIELDS - 1;
-    if line.get(pos) == Some(&b'"') {
-        let end = quoted(line, pos, last, spans)?;
-        if end != n {
-            return Err(if line[end] == b',' {
-                RejectReason::FieldCount
-            } else {
-                RejectReason::Quote
-            });
-        }
-    } else {
-        let rest = &line[pos..];
-        // A quote inside an unquoted field is taken literally (as spreadsheet software
-        // does); only a comma makes a fifteenth field.
-        if memchr(b',', rest).is_some() {
-            return Err(RejectReason::FieldCount);
-        }
-        spans.start[last] = pos as u32;
-        spans.end[last] = n as u32;
-    }
-    Ok(())
+    last_field(line, pos, spans)
 }
 
 /// Parses the quoted field that opens at `line[open]`; records its span (inside the
@@ -240,6 +299,31 @@ mod tests {
             fields(r#""E1,t,,,,VIEW,,,,,,,,d"#),
             Err(RejectReason::Quote)
         );
+    }
+
+    #[test]
+    fn fast_and_general_paths_agree() {
+        // Quotes placed before, inside and after the id fields, lines shorter and longer
+        // than a word, commas at word edges.
+        let lines = [
+            PLAIN.to_owned(),
+            r#"E1,t,,,,VIEW,,,,,,,,"a,b""#.to_owned(),
+            r#"E1,t,,,,VIEW,,,,,,,"OK","a""b""#.to_owned(),
+            r#""E1",t,,,,VIEW,,,,,,,,x"#.to_owned(),
+            ",,,,,,,,,,,,,".to_owned(),
+            ",,,,,,,,,,,,,\"\"".to_owned(),
+            "E12345678,2026-04-01T08:45:12+09:00,T,O,,VIEW,W,1,2,3,4,5,6,7".to_owned(),
+        ];
+        for line in lines {
+            let mut fast = Spans::default();
+            let mut general = Spans::default();
+            let a = split(line.as_bytes(), &mut fast);
+            let b = split_general(line.as_bytes(), &mut general);
+            assert_eq!(a, b, "{line}");
+            if a.is_ok() {
+                assert_eq!((fast.start, fast.end, fast.escaped), (general.start, general.end, general.escaped), "{line}");
+            }
+        }
     }
 
     #[test]

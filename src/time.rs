@@ -222,8 +222,9 @@ pub fn parse_timestamp(s: &[u8]) -> Option<i64> {
 /// file share a handful of dates, and the calendar arithmetic is the costly part.
 #[derive(Debug, Clone, Default)]
 pub struct TimestampParser {
-    /// The first ten bytes of the last date parsed and its day number.
-    last: Option<([u8; 10], i64)>,
+    /// The digits of the last date parsed (`YYYYMMDD` as eight bytes, whatever the
+    /// separators) and its day number.
+    last: Option<(u64, i64)>,
 }
 
 impl TimestampParser {
@@ -234,12 +235,21 @@ impl TimestampParser {
         if s.len() >= 19 && s[13] == b':' && s[16] == b':' && (s[10] == b'T' || s[10] == b' ') {
             let sep = s[4];
             if (sep == b'-' || sep == b'/') && s[7] == sep {
-                let date: [u8; 10] = s[..10].try_into().ok()?;
+                // The digits only, so both layouts of one date share the cache entry.
+                let mut digits = [0u8; 8];
+                digits[..4].copy_from_slice(&s[..4]);
+                digits[4..6].copy_from_slice(&s[5..7]);
+                digits[6..].copy_from_slice(&s[8..10]);
+                let date = u64::from_le_bytes(digits);
                 let day = match self.last {
                     Some((d, day)) if d == date => day,
                     _ => {
                         let (y, mo, d) = (four(s, 0)?, two(s, 5)?, two(s, 8)?);
-                        if !(1900..=9999).contains(&y) || !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y as i32, mo) {
+                        if !(1900..=9999).contains(&y)
+                            || !(1..=12).contains(&mo)
+                            || d == 0
+                            || d > days_in_month(y as i32, mo)
+                        {
                             return None;
                         }
                         let day = days_from_civil(y as i32, mo, d) as i64;
@@ -267,7 +277,9 @@ impl TimestampParser {
                 } else {
                     zone(s, i)?
                 };
-                let local = day * DAY_MS + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000 + ms as i64;
+                let local = day * DAY_MS
+                    + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000
+                    + ms as i64;
                 return Some(local - off as i64 * 60_000);
             }
         }

@@ -6,7 +6,6 @@
 //! per-batch dictionaries. Interning per batch (not globally) keeps parallel workers
 //! independent; the `days` stage maps dictionaries to run-wide keys.
 
-
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
@@ -124,7 +123,9 @@ fn pack(b: &[u8]) -> Option<u128> {
             let last = u32::from_le_bytes(b[n - 4..].try_into().ok()?) as u64;
             first | last << 32
         } else {
-            b.iter().enumerate().fold(0u64, |acc, (i, &c)| acc | (c as u64) << (8 * i))
+            b.iter()
+                .enumerate()
+                .fold(0u64, |acc, (i, &c)| acc | (c as u64) << (8 * i))
         };
         Some(lo as u128 | (n as u128) << 120)
     } else if n <= 16 {
@@ -183,7 +184,8 @@ impl DictColumn {
         *distinct - 1
     }
 
-    #[inline]
+    /// Appends one value; the cache hit is the whole fast path, inlined at each call.
+    #[inline(always)]
     fn push(&mut self, v: Option<&str>) {
         let Some(v) = v else {
             self.keys.push(0);
@@ -197,14 +199,7 @@ impl DictColumn {
                 if cp == p && clen as usize == v.len() {
                     ck
                 } else {
-                    let (values, distinct) = (&mut self.values, &mut self.distinct);
-                    let (k, len) = *self.short.entry(p).or_insert_with(|| (Self::insert(values, distinct, v), v.len() as u8));
-                    if len as usize == v.len() {
-                        self.cache[slot] = CacheSlot(p, k, len);
-                        k
-                    } else {
-                        self.long_key(v)
-                    }
+                    self.miss(p, slot, v)
                 }
             }
             None => self.long_key(v),
@@ -213,8 +208,26 @@ impl DictColumn {
         self.nulls.append_non_null();
     }
 
+    /// A packed value not in the cache: look it up (or add it) and cache it.
+    #[cold]
+    #[inline(never)]
+    fn miss(&mut self, p: u128, slot: usize, v: &str) -> i32 {
+        let (values, distinct) = (&mut self.values, &mut self.distinct);
+        let (k, len) = *self
+            .short
+            .entry(p)
+            .or_insert_with(|| (Self::insert(values, distinct, v), v.len() as u8));
+        if len as usize == v.len() {
+            self.cache[slot] = CacheSlot(p, k, len);
+            k
+        } else {
+            self.long_key(v)
+        }
+    }
+
     /// A value that does not pack (or whose packing collides with another length).
     #[cold]
+    #[inline(never)]
     fn long_key(&mut self, v: &str) -> i32 {
         match self.long.get(v) {
             Some(&k) => k,
@@ -233,7 +246,10 @@ impl DictColumn {
         self.long.clear();
         self.distinct = 0;
         self.cache.fill(EMPTY_SLOT);
-        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values))?))
+        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(
+            keys,
+            Arc::new(values),
+        )?))
     }
 }
 
@@ -264,7 +280,8 @@ impl EventBatchBuilder {
     /// A builder for rows of `source_file` (the path as the user gave it), expecting
     /// about `capacity` rows per batch.
     pub fn new(source_file: &str, capacity: usize) -> Self {
-        let strings = |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
+        let strings =
+            |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
         EventBatchBuilder {
             source_file: source_file.into(),
             capacity,
@@ -425,12 +442,28 @@ mod tests {
     #[test]
     fn interning_keeps_values_that_pack_alike_apart() {
         // "aaaaaaaa" and "aaaaaaaaa" pack to the same first/last eight bytes.
-        let ids = ["aaaaaaaa", "aaaaaaaaa", "aaaaaaaa", "x", "a-very-long-terminal-id-42", "x", "aaaaaaaaa"];
-        let rows: Vec<EventRow> = ids.iter().map(|t| EventRow { terminal_id: Some(t), ..EventRow::new("E", 0, Op::View) }).collect();
+        let ids = [
+            "aaaaaaaa",
+            "aaaaaaaaa",
+            "aaaaaaaa",
+            "x",
+            "a-very-long-terminal-id-42",
+            "x",
+            "aaaaaaaaa",
+        ];
+        let rows: Vec<EventRow> = ids
+            .iter()
+            .map(|t| EventRow {
+                terminal_id: Some(t),
+                ..EventRow::new("E", 0, Op::View)
+            })
+            .collect();
         let batch = batch_from_rows("f", rows).unwrap();
         let dict = batch.column(col::TERMINAL_ID).as_dictionary::<Int32Type>();
         let values = dict.values().as_string::<i32>();
-        let got: Vec<&str> = (0..ids.len()).map(|i| values.value(dict.keys().value(i) as usize)).collect();
+        let got: Vec<&str> = (0..ids.len())
+            .map(|i| values.value(dict.keys().value(i) as usize))
+            .collect();
         assert_eq!(got, ids);
         assert_eq!(values.len(), 4);
     }

@@ -69,51 +69,93 @@ impl Spans {
 #[inline]
 pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
     spans.escaped = 0;
-    match id_commas(line) {
-        Some(commas) => {
+    match fast_scan(line) {
+        Some(scan) => {
             let mut start = 0u32;
-            for (i, &c) in commas.iter().enumerate() {
+            for (i, &c) in scan.commas.iter().enumerate() {
                 spans.start[i] = start;
                 spans.end[i] = c;
                 start = c + 1;
             }
-            last_field(line, start as usize, spans)
+            let pos = start as usize;
+            if line.get(pos) == Some(&b'"') {
+                last_field(line, pos, spans)
+            } else if scan.comma_after {
+                Err(RejectReason::FieldCount)
+            } else {
+                // A quote inside an unquoted field is taken literally (as spreadsheet
+                // software does).
+                spans.start[FIELDS - 1] = start;
+                spans.end[FIELDS - 1] = line.len() as u32;
+                Ok(())
+            }
         }
         None => split_general(line, spans),
     }
 }
 
-/// The fast path: the positions of the first 13 commas when no quote comes before the
-/// 13th, scanning sixteen bytes a step with SIMD compares. `None` sends the line to the
-/// general splitter.
+/// What the SIMD scan found in a line.
+struct FastScan {
+    /// The first 13 commas (no quote before the 13th).
+    commas: [u32; FIELDS - 1],
+    /// Another comma after the 13th.
+    comma_after: bool,
+}
+
+/// One 16-byte lane of `line` from `i`, the tail padded with zeros (which match neither
+/// comma nor quote).
+#[inline(always)]
+fn lane(line: &[u8], i: usize) -> u8x16 {
+    match line
+        .get(i..i + 16)
+        .and_then(|s| <[u8; 16]>::try_from(s).ok())
+    {
+        Some(a) => u8x16::new(a),
+        None => {
+            let mut buf = [0u8; 16];
+            let tail = line.get(i..).unwrap_or(&[]);
+            buf[..tail.len()].copy_from_slice(tail);
+            u8x16::new(buf)
+        }
+    }
+}
+
+/// The fast path: the first 13 commas when no quote comes before the 13th, and whether
+/// another comma follows, sixteen bytes a step with SIMD compares. `None` sends the line
+/// to the general splitter.
 #[inline]
-fn id_commas(line: &[u8]) -> Option<[u32; FIELDS - 1]> {
+fn fast_scan(line: &[u8]) -> Option<FastScan> {
     let comma = u8x16::splat(b',');
     let quote = u8x16::splat(b'"');
     let mut commas = [0u32; FIELDS - 1];
     let mut count = 0;
     let mut i = 0;
     while i < line.len() {
-        let lane = match line.get(i..i + 16) {
-            Some(s) => u8x16::new(s.try_into().ok()?),
-            None => {
-                // The tail: pad with zeros, which match neither comma nor quote.
-                let mut buf = [0u8; 16];
-                buf[..line.len() - i].copy_from_slice(&line[i..]);
-                u8x16::new(buf)
-            }
-        };
-        let quotes = lane.simd_eq(quote).to_bitmask();
-        let mut m = lane.simd_eq(comma).to_bitmask();
+        let v = lane(line, i);
+        let quotes = v.simd_eq(quote).to_bitmask();
+        let all = v.simd_eq(comma).to_bitmask();
         // Commas after a quote do not count: only those before it.
-        if quotes != 0 {
-            m &= (quotes & quotes.wrapping_neg()) - 1;
-        }
+        let mut m = if quotes != 0 {
+            all & ((quotes & quotes.wrapping_neg()) - 1)
+        } else {
+            all
+        };
         while m != 0 {
-            commas[count] = (i + m.trailing_zeros() as usize) as u32;
+            let bit = m.trailing_zeros();
+            commas[count] = (i + bit as usize) as u32;
             count += 1;
             if count == FIELDS - 1 {
-                return Some(commas);
+                // The rest of this lane after the 13th comma, then the following lanes.
+                let mut comma_after = bit < 31 && (all >> (bit + 1)) != 0;
+                let mut j = i + 16;
+                while !comma_after && j < line.len() {
+                    comma_after = lane(line, j).simd_eq(comma).to_bitmask() != 0;
+                    j += 16;
+                }
+                return Some(FastScan {
+                    commas,
+                    comma_after,
+                });
             }
             m &= m - 1;
         }
@@ -133,7 +175,11 @@ fn last_field(line: &[u8], pos: usize, spans: &mut Spans) -> Result<(), RejectRe
     if line.get(pos) == Some(&b'"') {
         let end = quoted(line, pos, last, spans)?;
         if end != n {
-            return Err(if line[end] == b',' { RejectReason::FieldCount } else { RejectReason::Quote });
+            return Err(if line[end] == b',' {
+                RejectReason::FieldCount
+            } else {
+                RejectReason::Quote
+            });
         }
     } else {
         // A quote inside an unquoted field is taken literally (as spreadsheet software
@@ -321,7 +367,11 @@ mod tests {
             let b = split_general(line.as_bytes(), &mut general);
             assert_eq!(a, b, "{line}");
             if a.is_ok() {
-                assert_eq!((fast.start, fast.end, fast.escaped), (general.start, general.end, general.escaped), "{line}");
+                assert_eq!(
+                    (fast.start, fast.end, fast.escaped),
+                    (general.start, general.end, general.escaped),
+                    "{line}"
+                );
             }
         }
     }

@@ -352,7 +352,10 @@ impl Decoder {
         }
         let row = EventRow {
             event_id: event_id(f[0])?,
-            timestamp: self.timestamps.parse(f[1].as_bytes()).ok_or(RejectReason::Timestamp)?,
+            timestamp: self
+                .timestamps
+                .parse(f[1].as_bytes())
+                .ok_or(RejectReason::Timestamp)?,
             operation: Op::parse(f[5].as_bytes()).ok_or(RejectReason::Operation)?,
             record_count: record_count(f[8].as_bytes())?,
             terminal_id: opt(f[2]),
@@ -379,7 +382,10 @@ impl Decoder {
         let row = EventRow {
             event_id: event_id(k.get(line, 0).unwrap_or(""))?,
             timestamp: k.timestamp,
-            operation: k.get(line, 4).and_then(|s| Op::parse(s.as_bytes())).ok_or(RejectReason::Operation)?,
+            operation: k
+                .get(line, 4)
+                .and_then(|s| Op::parse(s.as_bytes()))
+                .ok_or(RejectReason::Operation)?,
             record_count: record_count(k.get(line, 7).unwrap_or("").as_bytes())?,
             terminal_id: k.get(line, 1),
             operator_id: k.get(line, 2),

@@ -35,6 +35,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod model;
 pub mod nightly;
+pub mod output;
 pub mod normalize;
 pub mod progress;
 pub mod scan;

@@ -939,3 +939,18 @@ fn activity_histograms_and_percentiles() {
         a.percentile("OP1", 3)
     );
 }
+
+#[test]
+fn messages_never_show_resident_codes() {
+    let (l, evs) = everything();
+    let f = run(l, &evs);
+    let targets: Vec<&str> = evs.iter().filter_map(|e| e.target.as_deref()).collect();
+    assert!(!targets.is_empty());
+    for x in &f {
+        for lang in [crate::findings::Lang::Ja, crate::findings::Lang::En] {
+            let m = crate::findings::message(x, lang);
+            assert!(!targets.iter().any(|t| m.contains(t)), "{m}");
+            assert!(m.contains(x.rule.regulation()), "{m}");
+        }
+    }
+}

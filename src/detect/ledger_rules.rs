@@ -14,7 +14,7 @@ use super::columns::{DayCtx, NONE};
 use super::predicate::covered;
 use super::{State, Unit};
 use crate::findings::{Facts, Finding, TerminalWhy};
-use crate::ledger::{Allow, Designation, Terminal};
+use crate::ledger::{Allow, Designation, RequestMismatch, Terminal};
 use crate::model::{Op, RuleId};
 
 /// The ledger rules, as one unit.
@@ -124,6 +124,10 @@ impl Unit for LedgerRules {
             .collect();
         let mut scope_cache: HashMap<(u32, u32), bool> = HashMap::new();
         let mut term_cache: HashMap<(u32, u32), Option<TerminalWhy>> = HashMap::new();
+        // The forms an office works on recur within a day (search, view, print), and the
+        // register is large: ask it once per (form, resident) of the day.
+        let mut request_cache: HashMap<(&str, Option<&str>), Option<RequestMismatch>> =
+            HashMap::new();
 
         for row in 0..d.len {
             let op = d.op[row];
@@ -227,7 +231,9 @@ impl Unit for LedgerRules {
                 }
                 if on.unmatched
                     && let (Some(no), Some(reqs)) = (request, l.requests.as_ref())
-                    && let Err(why) = reqs.check(no, d.target.get(row), d.day)
+                    && let Some(why) = request_cache
+                        .entry((no, d.target.get(row)))
+                        .or_insert_with(|| reqs.check(no, d.target.get(row), d.day).err())
                 {
                     flag(
                         out,
@@ -235,7 +241,7 @@ impl Unit for LedgerRules {
                         Facts::UnmatchedRequest {
                             op,
                             request_no: no.to_owned(),
-                            why,
+                            why: why.clone(),
                         },
                     );
                 }

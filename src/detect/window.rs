@@ -1,10 +1,11 @@
 //! The rolling-window primitive: events grouped by the value of one column, each group
 //! holding the events of `(t − W, t]` and an aggregate over them.
 //!
-//! A window lives in two forms. During a day it is *live*: groups and distinct values are
-//! interned to dense indices, entries borrow their event ids from the day's batch or the
-//! carried state, and aggregates are kept incrementally (count, sum, and a multiset of
-//! distinct values). Between days it is a [`WindowState`]: plain text, sorted maps, pruned
+//! A window lives in two forms. During a day it is *live*: groups are interned to dense
+//! indices, entries borrow their event ids and values from the day's batch or the carried
+//! state, and aggregates are kept incrementally (count, sum, and per group a small
+//! multiset of the distinct values present — small tables stay in cache, where one table
+//! of every value of the day would not). Between days it is a [`WindowState`]: plain text, sorted maps, pruned
 //! to what a future window can still hold — the canonical form that is saved and resumed.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -79,13 +80,13 @@ pub struct WindowState {
     pub groups: BTreeMap<String, Vec<WindowEntry>>,
 }
 
-/// One event in a live window. `val` is the amount of a `Sum`, the value's index of a
-/// `Distinct` ([`NONE`] when absent), unused by a `Count`.
+/// One event in a live window: the amount of a `Sum`, the value of a `Distinct`.
 #[derive(Debug, Clone, Copy)]
 struct Entry<'a> {
     ts: i64,
     id: &'a str,
-    val: i64,
+    amount: i64,
+    value: Option<&'a str>,
 }
 
 /// The events of one group.
@@ -94,7 +95,7 @@ struct Group<'a> {
     entries: VecDeque<Entry<'a>>,
     sum: i128,
     /// Multiplicity of each distinct value present.
-    distinct: HashMap<u32, u32>,
+    distinct: HashMap<&'a str, u32>,
 }
 
 /// A window during one day.
@@ -105,8 +106,6 @@ pub(crate) struct LiveWindow<'a> {
     /// For a dictionary key column: the group of each symbol of the day.
     dict_slot: Option<Vec<u32>>,
     groups: Vec<Group<'a>>,
-    values: Vec<&'a str>,
-    value_of: HashMap<&'a str, u32>,
 }
 
 /// The aggregate and size of one group at one instant.
@@ -126,8 +125,6 @@ impl<'a> LiveWindow<'a> {
             slot_of: HashMap::new(),
             dict_slot: None,
             groups: Vec::new(),
-            values: Vec::new(),
-            value_of: HashMap::new(),
         };
         if let Some(saved) =
             saved.filter(|s| s.key == spec.key.name() && s.aggregate == spec.aggregate.describe())
@@ -135,20 +132,13 @@ impl<'a> LiveWindow<'a> {
             for (key, entries) in &saved.groups {
                 let slot = w.slot_for(key);
                 for e in entries {
-                    let val = match spec.aggregate {
-                        Aggregate::Count => 0,
-                        Aggregate::Sum(_) => e.amount,
-                        Aggregate::Distinct(_) => match e.value.as_deref() {
-                            Some(v) => w.value_index(v) as i64,
-                            None => NONE as i64,
-                        },
-                    };
                     w.push_entry(
                         slot,
                         Entry {
                             ts: e.timestamp,
                             id: &e.event_id,
-                            val,
+                            amount: e.amount,
+                            value: e.value.as_deref(),
                         },
                     );
                 }
@@ -176,16 +166,6 @@ impl<'a> LiveWindow<'a> {
         s
     }
 
-    fn value_index(&mut self, v: &'a str) -> u32 {
-        if let Some(&i) = self.value_of.get(v) {
-            return i;
-        }
-        let i = self.values.len() as u32;
-        self.values.push(v);
-        self.value_of.insert(v, i);
-        i
-    }
-
     /// The group of `row`, [`NONE`] when its key is absent.
     #[inline]
     pub fn slot(&mut self, d: &DayCtx<'a>, row: usize) -> u32 {
@@ -203,10 +183,10 @@ impl<'a> LiveWindow<'a> {
         let g = &mut self.groups[slot as usize];
         match self.spec.aggregate {
             Aggregate::Count => {}
-            Aggregate::Sum(_) => g.sum += e.val as i128,
+            Aggregate::Sum(_) => g.sum += e.amount as i128,
             Aggregate::Distinct(_) => {
-                if e.val != NONE as i64 {
-                    *g.distinct.entry(e.val as u32).or_insert(0) += 1;
+                if let Some(v) = e.value {
+                    *g.distinct.entry(v).or_insert(0) += 1;
                 }
             }
         }
@@ -219,20 +199,18 @@ impl<'a> LiveWindow<'a> {
         if slot == NONE {
             return;
         }
-        let val = match self.spec.aggregate {
-            Aggregate::Count => 0,
-            Aggregate::Sum(f) => number(d, f, row),
-            Aggregate::Distinct(f) => match text_ref(d, f, row) {
-                Some(v) => self.value_index(v) as i64,
-                None => NONE as i64,
-            },
+        let (amount, value) = match self.spec.aggregate {
+            Aggregate::Count => (0, None),
+            Aggregate::Sum(f) => (number(d, f, row), None),
+            Aggregate::Distinct(f) => (0, text_ref(d, f, row)),
         };
         self.push_entry(
             slot,
             Entry {
                 ts: d.ts[row],
                 id: d.id(row),
-                val,
+                amount,
+                value,
             },
         );
     }
@@ -248,14 +226,14 @@ impl<'a> LiveWindow<'a> {
             g.entries.pop_front();
             match self.spec.aggregate {
                 Aggregate::Count => {}
-                Aggregate::Sum(_) => g.sum -= e.val as i128,
+                Aggregate::Sum(_) => g.sum -= e.amount as i128,
                 Aggregate::Distinct(_) => {
-                    if e.val != NONE as i64
-                        && let Some(n) = g.distinct.get_mut(&(e.val as u32))
+                    if let Some(v) = e.value
+                        && let Some(n) = g.distinct.get_mut(v)
                     {
                         *n -= 1;
                         if *n == 0 {
-                            g.distinct.remove(&(e.val as u32));
+                            g.distinct.remove(v);
                         }
                     }
                 }
@@ -319,16 +297,8 @@ impl<'a> LiveWindow<'a> {
                 .map(|e| WindowEntry {
                     event_id: e.id.to_owned(),
                     timestamp: e.ts,
-                    amount: match self.spec.aggregate {
-                        Aggregate::Sum(_) => e.val,
-                        _ => 0,
-                    },
-                    value: match self.spec.aggregate {
-                        Aggregate::Distinct(_) if e.val != NONE as i64 => {
-                            self.values.get(e.val as usize).map(|v| (*v).to_owned())
-                        }
-                        _ => None,
-                    },
+                    amount: e.amount,
+                    value: e.value.map(str::to_owned),
                 })
                 .collect();
             groups.insert(self.keys[slot as usize].to_owned(), entries);

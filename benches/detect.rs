@@ -68,7 +68,7 @@ fn ledgers() -> Ledgers {
     };
     let requests = Requests::from_rows((0..20_000).map(|i| RequestForm {
         request_no: format!("R{i:06}"),
-        received_on: day() - (i % 30) as i32,
+        received_on: day() - (i % 30),
         kind: RequestKind::Request,
         business_code: None,
         // Most forms are list outputs or name the resident only on paper.

@@ -2,5 +2,6 @@
 //! property. Expected findings are derived by hand from `rules.md`; the comments say how.
 
 mod cases;
+mod fixtures;
 mod props;
 pub(crate) mod support;

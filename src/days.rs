@@ -22,21 +22,33 @@ use std::sync::{Arc, LazyLock};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMillisecondType, UInt64Type};
-use arrow_array::{Array, ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
 use crate::normalize::schema::{col, event_schema};
 use crate::time::{Day, jst_day};
 
 /// The columns interned into run-wide dictionaries.
-const DICT_COLUMNS: [usize; 7] =
-    [col::TERMINAL_ID, col::OPERATOR_ID, col::AUTH_METHOD, col::OPERATION, col::BUSINESS_CODE, col::RESULT, col::SOURCE_FILE];
+const DICT_COLUMNS: [usize; 7] = [
+    col::TERMINAL_ID,
+    col::OPERATOR_ID,
+    col::AUTH_METHOD,
+    col::OPERATION,
+    col::BUSINESS_CODE,
+    col::RESULT,
+    col::SOURCE_FILE,
+];
 
 /// The stage failed: spilling to disk or a batch of the wrong shape.
 #[derive(Debug, thiserror::Error)]
 pub enum DaysError {
     #[error("cannot spill events to a temporary file in {}: {source}", dir.display())]
-    Spill { dir: PathBuf, source: std::io::Error },
+    Spill {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("internal error while regrouping events by day: {0}")]
     Arrow(#[from] ArrowError),
 }
@@ -82,7 +94,9 @@ impl GlobalDict {
 
     fn array(&mut self) -> ArrayRef {
         let values = &self.values;
-        Arc::clone(self.array.get_or_insert_with(|| Arc::new(StringArray::from_iter_values(values.iter().map(|s| &**s)))))
+        Arc::clone(self.array.get_or_insert_with(|| {
+            Arc::new(StringArray::from_iter_values(values.iter().map(|s| &**s)))
+        }))
     }
 }
 
@@ -117,7 +131,10 @@ pub struct DaysOptions {
 
 impl Default for DaysOptions {
     fn default() -> Self {
-        DaysOptions { memory_budget: 256 << 20, spill_dir: None }
+        DaysOptions {
+            memory_budget: 256 << 20,
+            spill_dir: None,
+        }
     }
 }
 
@@ -163,7 +180,9 @@ impl DayStore {
             return Ok(());
         }
         let stored = self.to_stored(batch)?;
-        let ts = stored.column(col::TIMESTAMP).as_primitive::<TimestampMillisecondType>();
+        let ts = stored
+            .column(col::TIMESTAMP)
+            .as_primitive::<TimestampMillisecondType>();
         let first = jst_day(ts.value(0));
         if ts.values().iter().all(|&t| jst_day(t) == first) {
             self.file(first, stored);
@@ -173,7 +192,8 @@ impl DayStore {
                 by_day.entry(jst_day(t)).or_default().push(i as u32);
             }
             for (day, rows) in by_day {
-                let part = arrow_select::take::take_record_batch(&stored, &UInt32Array::from(rows))?;
+                let part =
+                    arrow_select::take::take_record_batch(&stored, &UInt32Array::from(rows))?;
                 self.file(day, part);
             }
         }
@@ -196,16 +216,25 @@ impl DayStore {
     fn to_stored(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DaysError> {
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (d, &c) in DICT_COLUMNS.iter().enumerate() {
-            let dict = batch.column(c).as_dictionary_opt::<Int32Type>().ok_or_else(|| {
-                ArrowError::SchemaError(format!("column {c} is not a dictionary of Int32 keys"))
-            })?;
+            let dict = batch
+                .column(c)
+                .as_dictionary_opt::<Int32Type>()
+                .ok_or_else(|| {
+                    ArrowError::SchemaError(format!("column {c} is not a dictionary of Int32 keys"))
+                })?;
             let values = dict.values().as_string_opt::<i32>().ok_or_else(|| {
                 ArrowError::SchemaError(format!("column {c} is not a dictionary of strings"))
             })?;
-            let map: Vec<i32> = values.iter().map(|v| self.dicts[d].intern(v.unwrap_or(""))).collect();
+            let map: Vec<i32> = values
+                .iter()
+                .map(|v| self.dicts[d].intern(v.unwrap_or("")))
+                .collect();
             let keys = dict.keys();
-            let remapped: Vec<i32> =
-                keys.values().iter().map(|&k| map.get(k as usize).copied().unwrap_or(0)).collect();
+            let remapped: Vec<i32> = keys
+                .values()
+                .iter()
+                .map(|&k| map.get(k as usize).copied().unwrap_or(0))
+                .collect();
             columns[c] = Arc::new(Int32Array::new(remapped.into(), keys.nulls().cloned()));
         }
         Ok(RecordBatch::try_new(Arc::clone(&STORED_SCHEMA), columns)?)
@@ -213,7 +242,11 @@ impl DayStore {
 
     /// Moves the largest in-memory days to the spill file until half the budget is free.
     fn spill_largest(&mut self) -> Result<(), DaysError> {
-        let mut sizes: Vec<(usize, Day)> = self.days.iter().map(|(d, r)| (r.memory_bytes, *d)).collect();
+        let mut sizes: Vec<(usize, Day)> = self
+            .days
+            .iter()
+            .map(|(d, r)| (r.memory_bytes, *d))
+            .collect();
         sizes.sort_unstable_by(|a, b| b.cmp(a));
         for (bytes, day) in sizes {
             if self.memory_bytes <= self.options.memory_budget / 2 || bytes == 0 {
@@ -239,12 +272,18 @@ impl DayStore {
     }
 
     fn spill_dir(&self) -> PathBuf {
-        self.options.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
+        self.options
+            .spill_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
     }
 
     fn write_segment(&mut self, batch: &RecordBatch) -> Result<(u64, u64), DaysError> {
         let dir = self.spill_dir();
-        let err = |source| DaysError::Spill { dir: dir.clone(), source };
+        let err = |source| DaysError::Spill {
+            dir: dir.clone(),
+            source,
+        };
         let mut bytes = Vec::with_capacity(batch.get_array_memory_size());
         {
             let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut bytes, &STORED_SCHEMA)?;
@@ -254,7 +293,10 @@ impl DayStore {
         if self.spill.is_none() {
             self.spill = Some(tempfile::tempfile_in(&dir).map_err(err)?);
         }
-        let file = self.spill.as_mut().ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
+        let file = self
+            .spill
+            .as_mut()
+            .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
         file.seek(SeekFrom::End(0)).map_err(err)?;
         file.write_all(&bytes).map_err(err)?;
         let at = self.spill_len;
@@ -265,8 +307,14 @@ impl DayStore {
 
     fn read_segment(&mut self, at: u64, len: u64) -> Result<Vec<RecordBatch>, DaysError> {
         let dir = self.spill_dir();
-        let err = |source| DaysError::Spill { dir: dir.clone(), source };
-        let file = self.spill.as_mut().ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
+        let err = |source| DaysError::Spill {
+            dir: dir.clone(),
+            source,
+        };
+        let file = self
+            .spill
+            .as_mut()
+            .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
         file.seek(SeekFrom::Start(at)).map_err(err)?;
         let mut bytes = vec![0u8; len as usize];
         file.read_exact(&mut bytes).map_err(err)?;
@@ -276,23 +324,34 @@ impl DayStore {
 
     /// Removes and returns the earliest day, sorted and without duplicate ids.
     pub fn pop_first(&mut self) -> Result<Option<DayEvents>, DaysError> {
-        let Some((day, rows)) = self.days.pop_first() else { return Ok(None) };
+        let Some((day, rows)) = self.days.pop_first() else {
+            return Ok(None);
+        };
         self.memory_bytes = self.memory_bytes.saturating_sub(rows.memory_bytes);
         let mut batches = rows.memory;
         for (at, len) in rows.spilled {
             batches.extend(self.read_segment(at, len)?);
         }
         let (batch, duplicates) = self.assemble(&batches)?;
-        Ok(Some(DayEvents { day, batch, duplicates }))
+        Ok(Some(DayEvents {
+            day,
+            batch,
+            duplicates,
+        }))
     }
 
     /// Sorts and deduplicates one day's stored batches into an event-schema batch.
     fn assemble(&mut self, batches: &[RecordBatch]) -> Result<(RecordBatch, u64), DaysError> {
         // Rank source files by path so that ties break the same way whatever the order
         // the files were read in.
-        let file_dict = DICT_COLUMNS.iter().position(|&c| c == col::SOURCE_FILE).unwrap_or(0);
+        let file_dict = DICT_COLUMNS
+            .iter()
+            .position(|&c| c == col::SOURCE_FILE)
+            .unwrap_or(0);
         let mut by_path: Vec<usize> = (0..self.dicts[file_dict].values.len()).collect();
-        by_path.sort_by(|&a, &b| self.dicts[file_dict].values[a].cmp(&self.dicts[file_dict].values[b]));
+        by_path.sort_by(|&a, &b| {
+            self.dicts[file_dict].values[a].cmp(&self.dicts[file_dict].values[b])
+        });
         let mut file_rank = vec![0u32; by_path.len()];
         for (rank, &k) in by_path.iter().enumerate() {
             file_rank[k] = rank as u32;
@@ -302,16 +361,23 @@ impl DayStore {
             .iter()
             .map(|b| {
                 (
-                    b.column(col::TIMESTAMP).as_primitive::<TimestampMillisecondType>(),
+                    b.column(col::TIMESTAMP)
+                        .as_primitive::<TimestampMillisecondType>(),
                     b.column(col::EVENT_ID).as_string::<i32>(),
                     b.column(col::SOURCE_FILE).as_primitive::<Int32Type>(),
                     b.column(col::SOURCE_LINE).as_primitive::<UInt64Type>(),
                 )
             })
             .collect();
-        let mut order: Vec<(i64, u32, u32)> = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+        let mut order: Vec<(i64, u32, u32)> =
+            Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
         for (bi, (ts, ..)) in cols.iter().enumerate() {
-            order.extend(ts.values().iter().enumerate().map(|(r, &t)| (t, bi as u32, r as u32)));
+            order.extend(
+                ts.values()
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &t)| (t, bi as u32, r as u32)),
+            );
         }
         order.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
@@ -371,17 +437,26 @@ mod tests {
     }
 
     fn ids(b: &RecordBatch) -> Vec<String> {
-        b.column(col::EVENT_ID).as_string::<i32>().iter().map(|s| s.unwrap_or("").to_owned()).collect()
+        b.column(col::EVENT_ID)
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect()
     }
 
     fn terminals(b: &RecordBatch) -> Vec<String> {
         let d = b.column(col::TERMINAL_ID).as_dictionary::<Int32Type>();
         let v = d.values().as_string::<i32>();
-        (0..b.num_rows()).map(|i| v.value(d.keys().value(i) as usize).to_owned()).collect()
+        (0..b.num_rows())
+            .map(|i| v.value(d.keys().value(i) as usize).to_owned())
+            .collect()
     }
 
     fn rows(file: &str, items: &[(&'static str, &str, &'static str)]) -> RecordBatch {
-        let owned: Vec<(String, i64, &str)> = items.iter().map(|(id, t, term)| (id.to_string(), ts(t), *term)).collect();
+        let owned: Vec<(String, i64, &str)> = items
+            .iter()
+            .map(|(id, t, term)| (id.to_string(), ts(t), *term))
+            .collect();
         let rows: Vec<EventRow> = owned
             .iter()
             .enumerate()
@@ -414,7 +489,13 @@ mod tests {
                 ("E2", "2026-04-01T23:59:59.999+09:00", "T1"),
             ],
         );
-        let b = rows("a.csv", &[("E2", "2026-04-01T23:59:59.999+09:00", "T9"), ("E0", "2026-04-01T09:00:00+09:00", "T3")]);
+        let b = rows(
+            "a.csv",
+            &[
+                ("E2", "2026-04-01T23:59:59.999+09:00", "T9"),
+                ("E0", "2026-04-01T09:00:00+09:00", "T3"),
+            ],
+        );
         let mut store = DayStore::new(DaysOptions::default());
         store.push(&a).unwrap();
         store.push(&b).unwrap();
@@ -436,15 +517,23 @@ mod tests {
             let items: Vec<(&'static str, String, &'static str)> = (0..50)
                 .map(|i| {
                     let id: &'static str = Box::leak(format!("E{d}-{i:03}").into_boxed_str());
-                    (id, format!("2026-04-0{d}T{:02}:00:00+09:00", 8 + (i * 7) % 10), if i % 2 == 0 { "T1" } else { "T2" })
+                    (
+                        id,
+                        format!("2026-04-0{d}T{:02}:00:00+09:00", 8 + (i * 7) % 10),
+                        if i % 2 == 0 { "T1" } else { "T2" },
+                    )
                 })
                 .collect();
-            let items: Vec<(&'static str, &str, &'static str)> = items.iter().map(|(a, b, c)| (*a, b.as_str(), *c)).collect();
+            let items: Vec<(&'static str, &str, &'static str)> =
+                items.iter().map(|(a, b, c)| (*a, b.as_str(), *c)).collect();
             batches.push(rows(&format!("f{d}.csv"), &items));
         }
         let mut plain = DayStore::new(DaysOptions::default());
         let dir = tempfile::tempdir().unwrap();
-        let mut tight = DayStore::new(DaysOptions { memory_budget: 1, spill_dir: Some(dir.path().to_path_buf()) });
+        let mut tight = DayStore::new(DaysOptions {
+            memory_budget: 1,
+            spill_dir: Some(dir.path().to_path_buf()),
+        });
         for b in batches.iter().rev() {
             plain.push(b).unwrap();
             tight.push(b).unwrap();

@@ -33,18 +33,26 @@ pub enum OutputError {
     #[error("{}: unknown extension (use .csv, .jsonl or .parquet)", path.display())]
     UnknownExtension { path: PathBuf },
     #[error("cannot write {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl OutputFormat {
     /// The format a path's extension names (case-insensitive).
     pub fn from_path(path: &Path) -> Result<OutputFormat, OutputError> {
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("csv") => Ok(OutputFormat::Csv),
             Some("jsonl") => Ok(OutputFormat::Jsonl),
             Some("parquet") => Ok(OutputFormat::Parquet),
-            _ => Err(OutputError::UnknownExtension { path: path.to_owned() }),
+            _ => Err(OutputError::UnknownExtension {
+                path: path.to_owned(),
+            }),
         }
     }
 }
@@ -65,8 +73,14 @@ impl AtomicFile {
         let tmp = tempfile::Builder::new()
             .prefix(".tenken-")
             .tempfile_in(&dir)
-            .map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
-        Ok(AtomicFile { tmp, path: path.to_owned() })
+            .map_err(|source| OutputError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_owned(),
+        })
     }
 
     pub fn file(&self) -> &File {
@@ -80,8 +94,17 @@ impl AtomicFile {
     /// Syncs and renames the file into place.
     pub fn commit(self) -> Result<(), OutputError> {
         let path = self.path;
-        self.tmp.as_file().sync_all().map_err(|source| OutputError::Io { path: path.clone(), source })?;
-        self.tmp.persist(&path).map_err(|e| OutputError::Io { path, source: e.error })?;
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|source| OutputError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        self.tmp.persist(&path).map_err(|e| OutputError::Io {
+            path,
+            source: e.error,
+        })?;
         Ok(())
     }
 }
@@ -96,7 +119,10 @@ pub fn write_atomic(
         let mut w = BufWriter::new(file.file());
         write(&mut w)
             .and_then(|()| w.flush())
-            .map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
+            .map_err(|source| OutputError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     file.commit()
 }
@@ -116,7 +142,10 @@ const PARQUET_BATCH: usize = 8192;
 enum Sink {
     Csv(csv::Writer<BufWriter<File>>),
     Jsonl(BufWriter<File>),
-    Parquet { writer: Box<ArrowWriter<BufWriter<File>>>, pending: Vec<Reject> },
+    Parquet {
+        writer: Box<ArrowWriter<BufWriter<File>>>,
+        pending: Vec<Reject>,
+    },
 }
 
 /// The rejects file (`file,line,reason,raw`), written as rejects arrive.
@@ -130,13 +159,17 @@ impl RejectsWriter {
     pub fn create(path: &Path) -> Result<RejectsWriter, OutputError> {
         let format = OutputFormat::from_path(path)?;
         let file = AtomicFile::create(path)?;
-        let io = |source| OutputError::Io { path: path.to_owned(), source };
+        let io = |source| OutputError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let handle = file.file().try_clone().map_err(io)?;
         let out = BufWriter::with_capacity(1 << 16, handle);
         let sink = match format {
             OutputFormat::Csv => {
                 let mut w = csv::Writer::from_writer(out);
-                w.write_record(["file", "line", "reason", "raw"]).map_err(|e| io(csv_io(e)))?;
+                w.write_record(["file", "line", "reason", "raw"])
+                    .map_err(|e| io(csv_io(e)))?;
                 Sink::Csv(w)
             }
             OutputFormat::Jsonl => Sink::Jsonl(out),
@@ -146,16 +179,26 @@ impl RejectsWriter {
                     .build();
                 let writer = ArrowWriter::try_new(out, rejects_schema(), Some(props))
                     .map_err(|e| io(std::io::Error::other(e)))?;
-                Sink::Parquet { writer: Box::new(writer), pending: Vec::new() }
+                Sink::Parquet {
+                    writer: Box::new(writer),
+                    pending: Vec::new(),
+                }
             }
         };
-        Ok(RejectsWriter { file, sink, rows: 0 })
+        Ok(RejectsWriter {
+            file,
+            sink,
+            rows: 0,
+        })
     }
 
     /// Appends rejects (already in file and line order).
     pub fn write(&mut self, rejects: &[Reject]) -> Result<(), OutputError> {
         let path = self.file.path().to_owned();
-        let io = |source| OutputError::Io { path: path.clone(), source };
+        let io = |source| OutputError::Io {
+            path: path.clone(),
+            source,
+        };
         self.rows += rejects.len() as u64;
         match &mut self.sink {
             Sink::Csv(w) => {
@@ -175,7 +218,9 @@ impl RejectsWriter {
                 pending.extend_from_slice(rejects);
                 if pending.len() >= PARQUET_BATCH {
                     let batch = rejects_batch(pending).map_err(|e| io(std::io::Error::other(e)))?;
-                    writer.write(&batch).map_err(|e| io(std::io::Error::other(e)))?;
+                    writer
+                        .write(&batch)
+                        .map_err(|e| io(std::io::Error::other(e)))?;
                     pending.clear();
                 }
             }
@@ -191,19 +236,32 @@ impl RejectsWriter {
     /// Finishes and renames the file into place.
     pub fn finish(self) -> Result<(), OutputError> {
         let path = self.file.path().to_owned();
-        let io = |source| OutputError::Io { path: path.clone(), source };
+        let io = |source| OutputError::Io {
+            path: path.clone(),
+            source,
+        };
         match self.sink {
             Sink::Csv(w) => {
-                let mut inner = w.into_inner().map_err(|e| io(std::io::Error::other(e.to_string())))?;
+                let mut inner = w
+                    .into_inner()
+                    .map_err(|e| io(std::io::Error::other(e.to_string())))?;
                 inner.flush().map_err(io)?;
             }
             Sink::Jsonl(mut w) => w.flush().map_err(io)?,
-            Sink::Parquet { mut writer, pending } => {
+            Sink::Parquet {
+                mut writer,
+                pending,
+            } => {
                 if !pending.is_empty() {
-                    let batch = rejects_batch(&pending).map_err(|e| io(std::io::Error::other(e)))?;
-                    writer.write(&batch).map_err(|e| io(std::io::Error::other(e)))?;
+                    let batch =
+                        rejects_batch(&pending).map_err(|e| io(std::io::Error::other(e)))?;
+                    writer
+                        .write(&batch)
+                        .map_err(|e| io(std::io::Error::other(e)))?;
                 }
-                let mut inner = writer.into_inner().map_err(|e| io(std::io::Error::other(e)))?;
+                let mut inner = writer
+                    .into_inner()
+                    .map_err(|e| io(std::io::Error::other(e)))?;
                 inner.flush().map_err(io)?;
             }
         }
@@ -226,8 +284,12 @@ fn rejects_batch(rejects: &[Reject]) -> Result<RecordBatch, arrow_schema::ArrowE
         reason.append_value(r.reason.as_str());
         raw.append_value(&r.raw);
     }
-    let columns: Vec<ArrayRef> =
-        vec![Arc::new(file.finish()), Arc::new(line.finish()), Arc::new(reason.finish()), Arc::new(raw.finish())];
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(file.finish()),
+        Arc::new(line.finish()),
+        Arc::new(reason.finish()),
+        Arc::new(raw.finish()),
+    ];
     RecordBatch::try_new(rejects_schema(), columns)
 }
 
@@ -238,8 +300,18 @@ mod tests {
 
     fn sample() -> Vec<Reject> {
         vec![
-            Reject { file: "logs/a.csv".into(), line: 3, reason: RejectReason::Timestamp, raw: "E1,bad,\"x\"".into() },
-            Reject { file: "logs/a.csv".into(), line: 9, reason: RejectReason::Encoding, raw: "E2,\\xFF".into() },
+            Reject {
+                file: "logs/a.csv".into(),
+                line: 3,
+                reason: RejectReason::Timestamp,
+                raw: "E1,bad,\"x\"".into(),
+            },
+            Reject {
+                file: "logs/a.csv".into(),
+                line: 9,
+                reason: RejectReason::Encoding,
+                raw: "E2,\\xFF".into(),
+            },
         ]
     }
 
@@ -259,8 +331,11 @@ mod tests {
         let mut w = RejectsWriter::create(&p).unwrap();
         w.write(&sample()).unwrap();
         w.finish().unwrap();
-        let lines: Vec<serde_json::Value> =
-            std::fs::read_to_string(&p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[1]["reason"], "encoding");
         assert_eq!(lines[1]["line"], 9);
     }
@@ -273,7 +348,10 @@ mod tests {
         w.write(&sample()).unwrap();
         w.finish().unwrap();
         let f = File::open(&p).unwrap();
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap();
         let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
         assert_eq!(rows, 2);
     }
@@ -281,9 +359,16 @@ mod tests {
     #[test]
     fn unknown_extension_and_uncommitted_files() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(RejectsWriter::create(&dir.path().join("r.txt")), Err(OutputError::UnknownExtension { .. })));
+        assert!(matches!(
+            RejectsWriter::create(&dir.path().join("r.txt")),
+            Err(OutputError::UnknownExtension { .. })
+        ));
         let f = AtomicFile::create(&dir.path().join("x.csv")).unwrap();
         drop(f);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "an uncommitted file leaves nothing");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "an uncommitted file leaves nothing"
+        );
     }
 }

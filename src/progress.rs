@@ -15,17 +15,31 @@ impl Progress {
     /// A bar over `total` bytes, drawn on stderr only when it is a terminal and not
     /// `quiet`.
     pub fn bytes(total: u64, message: &str, quiet: bool) -> Progress {
-        Progress::new(total, message, quiet, "{msg:>10} [{bar:32}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}")
+        Progress::new(
+            total,
+            message,
+            quiet,
+            "{msg:>10} [{bar:32}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
     }
 
     /// A bar over `total` items.
     pub fn items(total: u64, message: &str, quiet: bool) -> Progress {
-        Progress::new(total, message, quiet, "{msg:>10} [{bar:32}] {pos}/{len} eta {eta}")
+        Progress::new(
+            total,
+            message,
+            quiet,
+            "{msg:>10} [{bar:32}] {pos}/{len} eta {eta}",
+        )
     }
 
     fn new(total: u64, message: &str, quiet: bool, template: &str) -> Progress {
         let visible = !quiet && std::io::stderr().is_terminal();
-        let bar = if visible { ProgressBar::new(total) } else { ProgressBar::hidden() };
+        let bar = if visible {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::hidden()
+        };
         if visible {
             bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(8));
             if let Ok(style) = ProgressStyle::with_template(template) {

@@ -83,24 +83,33 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 
 impl CommonArgs {
     pub fn read_options(&self) -> ReadOptions {
-        ReadOptions { encoding: self.encoding, mmap: !self.no_mmap, ..ReadOptions::default() }
+        ReadOptions {
+            encoding: self.encoding,
+            mmap: !self.no_mmap,
+            ..ReadOptions::default()
+        }
     }
 
     pub fn days_options(&self) -> DaysOptions {
-        DaysOptions { memory_budget: self.memory.max(1) << 20, spill_dir: None }
+        DaysOptions {
+            memory_budget: self.memory.max(1) << 20,
+            spill_dir: None,
+        }
     }
 
     /// Sets the size of the worker pool once per process.
     pub fn init_threads(&self) {
         if let Some(n) = self.threads {
             // Fails only if a pool was already built, which then keeps its size.
-            let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global();
         }
     }
 }
 
 /// What the read phase saw.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ReadSummary {
     pub files: usize,
     pub disk_bytes: u64,
@@ -174,15 +183,31 @@ pub fn read_into_days(
         eprintln!("tenken: error: {e}");
     }
     let total: u64 = files.iter().map(|f: &InputFile| f.size).sum();
-    let progress = Progress::bytes(total, if common.lang == Lang::Ja { "読込" } else { "reading" }, common.quiet);
+    let progress = Progress::bytes(
+        total,
+        if common.lang == Lang::Ja {
+            "読込"
+        } else {
+            "reading"
+        },
+        common.quiet,
+    );
     let counter = ingest::pipeline::counter();
     let mut summary = ReadSummary::default();
-    let mut order = RejectsInOrder { writer: rejects, next: 0, waiting: BTreeMap::new() };
+    let mut order = RejectsInOrder {
+        writer: rejects,
+        next: 0,
+        waiting: BTreeMap::new(),
+    };
     let options = common.read_options();
     ingest::read_files(&files, &options, &counter, |msg| -> Result<(), Error> {
         progress.set(ingest::pipeline::load(&counter));
         match msg {
-            Message::Data { file, batches, rejects } => {
+            Message::Data {
+                file,
+                batches,
+                rejects,
+            } => {
                 for b in &batches {
                     store.push(b).map_err(|e| Error::Usage(e.to_string()))?;
                 }
@@ -194,7 +219,11 @@ pub fn read_into_days(
                 }
                 order.add(file, rejects)?;
             }
-            Message::Done { file, report, error } => {
+            Message::Done {
+                file,
+                report,
+                error,
+            } => {
                 summary.files += 1;
                 summary.disk_bytes += files.get(file).map_or(0, |f| f.size);
                 summary.text_bytes += report.text_bytes;
@@ -230,7 +259,12 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     args.common.init_threads();
     let start = Instant::now();
     let ledgers = Arc::new(Ledgers::load(&args.ledgers)?);
-    let mut rejects = args.rejects.as_deref().map(RejectsWriter::create).transpose().map_err(output_error)?;
+    let mut rejects = args
+        .rejects
+        .as_deref()
+        .map(RejectsWriter::create)
+        .transpose()
+        .map_err(output_error)?;
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
 
@@ -241,7 +275,9 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
         judge.days += 1;
         judge.events += day.batch.num_rows() as u64;
         judge.duplicates += day.duplicates;
-        judge.findings.extend(detector.judge_day(day.day, &day.batch)?);
+        judge
+            .findings
+            .extend(detector.judge_day(day.day, &day.batch)?);
     }
     judge.pending = detector.pending_changes();
     findings::sort(&mut judge.findings);
@@ -254,7 +290,16 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
         w.finish().map_err(output_error)?;
     }
     if !args.common.quiet {
-        print!("{}", render_summary(&read, &judge, args.common.lang, start.elapsed(), store.spilled_bytes));
+        print!(
+            "{}",
+            render_summary(
+                &read,
+                &judge,
+                args.common.lang,
+                start.elapsed(),
+                store.spilled_bytes
+            )
+        );
     }
     let mut exit = Exit::Success;
     if let Some(level) = args.fail_on
@@ -285,14 +330,24 @@ fn mb(bytes: u64) -> String {
 }
 
 /// The summary printed after a scan, in the reviewer's language.
-pub fn render_summary(read: &ReadSummary, judge: &JudgeSummary, lang: Lang, total: Duration, spilled: u64) -> String {
+pub fn render_summary(
+    read: &ReadSummary,
+    judge: &JudgeSummary,
+    lang: Lang,
+    total: Duration,
+    spilled: u64,
+) -> String {
     use std::fmt::Write;
     let ja = lang == Lang::Ja;
     let mut s = String::new();
     let secs = total.as_secs_f64().max(1e-9);
     let rate = read.disk_bytes as f64 / 1e6 / secs;
     let rejected: u64 = read.rejects_by_reason.values().sum();
-    let by_reason: Vec<String> = read.rejects_by_reason.iter().map(|(r, n)| format!("{r} {}", thousands(*n))).collect();
+    let by_reason: Vec<String> = read
+        .rejects_by_reason
+        .iter()
+        .map(|(r, n)| format!("{r} {}", thousands(*n)))
+        .collect();
     let _ = if ja {
         writeln!(s, "点検結果 (tenken scan)")
     } else {
@@ -335,9 +390,27 @@ pub fn render_summary(read: &ReadSummary, judge: &JudgeSummary, lang: Lang, tota
         )
     };
     let _ = if ja {
-        writeln!(s, "  不正行     {} 件{}", thousands(rejected), if by_reason.is_empty() { String::new() } else { format!(" ({})", by_reason.join(", ")) })
+        writeln!(
+            s,
+            "  不正行     {} 件{}",
+            thousands(rejected),
+            if by_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_reason.join(", "))
+            }
+        )
     } else {
-        writeln!(s, "  rejected   {} lines{}", thousands(rejected), if by_reason.is_empty() { String::new() } else { format!(" ({})", by_reason.join(", ")) })
+        writeln!(
+            s,
+            "  rejected   {} lines{}",
+            thousands(rejected),
+            if by_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_reason.join(", "))
+            }
+        )
     };
     for r in &read.sample_rejects {
         let raw: String = r.raw.chars().take(60).collect();
@@ -352,9 +425,17 @@ pub fn render_summary(read: &ReadSummary, judge: &JudgeSummary, lang: Lang, tota
     }
     if read.stats.blank > 0 {
         let _ = if ja {
-            writeln!(s, "  空行       {} 行 (読み飛ばし)", thousands(read.stats.blank))
+            writeln!(
+                s,
+                "  空行       {} 行 (読み飛ばし)",
+                thousands(read.stats.blank)
+            )
         } else {
-            writeln!(s, "  blank      {} lines skipped", thousands(read.stats.blank))
+            writeln!(
+                s,
+                "  blank      {} lines skipped",
+                thousands(read.stats.blank)
+            )
         };
     }
     let mut per_rule: BTreeMap<RuleId, u64> = BTreeMap::new();
@@ -385,22 +466,49 @@ pub fn render_summary(read: &ReadSummary, judge: &JudgeSummary, lang: Lang, tota
     };
     for rule in RuleId::ALL {
         if let Some(n) = per_rule.get(&rule) {
-            let severity = if ja { rule.severity().name_ja() } else { rule.severity().as_str() };
-            let _ = writeln!(s, "    {:<24} {:<6} {:>8}  {}", rule.as_str(), severity, thousands(*n), rule.regulation());
+            let severity = if ja {
+                rule.severity().name_ja()
+            } else {
+                rule.severity().as_str()
+            };
+            let _ = writeln!(
+                s,
+                "    {:<24} {:<6} {:>8}  {}",
+                rule.as_str(),
+                severity,
+                thousands(*n),
+                rule.regulation()
+            );
         }
     }
     if !judge.pending.is_empty() {
         let _ = if ja {
-            writeln!(s, "  保留       照合期限前の変更 {} 件 (次回以降に判定)", judge.pending.len())
+            writeln!(
+                s,
+                "  保留       照合期限前の変更 {} 件 (次回以降に判定)",
+                judge.pending.len()
+            )
         } else {
-            writeln!(s, "  pending    {} changes not yet due for verification (judged by a later run)", judge.pending.len())
+            writeln!(
+                s,
+                "  pending    {} changes not yet due for verification (judged by a later run)",
+                judge.pending.len()
+            )
         };
     }
     if !read.input_errors.is_empty() {
         let _ = if ja {
-            writeln!(s, "  読めない入力 {} 件 (上のエラーを参照; 終了コード 2)", read.input_errors.len())
+            writeln!(
+                s,
+                "  読めない入力 {} 件 (上のエラーを参照; 終了コード 2)",
+                read.input_errors.len()
+            )
         } else {
-            writeln!(s, "  unreadable {} inputs (see the errors above; exit status 2)", read.input_errors.len())
+            writeln!(
+                s,
+                "  unreadable {} inputs (see the errors above; exit status 2)",
+                read.input_errors.len()
+            )
         };
     }
     let _ = if ja {
@@ -411,7 +519,11 @@ pub fn render_summary(read: &ReadSummary, judge: &JudgeSummary, lang: Lang, tota
             read.elapsed.as_secs_f64(),
             judge.elapsed.as_secs_f64(),
             rate,
-            if spilled > 0 { format!(", 一時退避 {}", mb(spilled)) } else { String::new() }
+            if spilled > 0 {
+                format!(", 一時退避 {}", mb(spilled))
+            } else {
+                String::new()
+            }
         )
     } else {
         writeln!(
@@ -421,7 +533,11 @@ pub fn render_summary(read: &ReadSummary, judge: &JudgeSummary, lang: Lang, tota
             read.elapsed.as_secs_f64(),
             judge.elapsed.as_secs_f64(),
             rate,
-            if spilled > 0 { format!(", spilled {}", mb(spilled)) } else { String::new() }
+            if spilled > 0 {
+                format!(", spilled {}", mb(spilled))
+            } else {
+                String::new()
+            }
         )
     };
     s

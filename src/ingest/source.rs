@@ -87,6 +87,8 @@ enum Inner {
         reader: Box<dyn Read + Send>,
         carry: Vec<u8>,
         eof: bool,
+        /// A read error held back until the complete lines before it were handed out.
+        failed: Option<std::io::Error>,
     },
 }
 
@@ -130,6 +132,7 @@ impl Blocks {
             reader,
             carry: Vec::new(),
             eof: false,
+            failed: None,
         };
         let counting = |f: File| Counting {
             inner: f,
@@ -208,6 +211,7 @@ impl Blocks {
                             }),
                             carry: Vec::new(),
                             eof: false,
+                            failed: None,
                         };
                         return self.next_block();
                     };
@@ -225,7 +229,20 @@ impl Blocks {
                     want = want.saturating_mul(2);
                 }
             }
-            Inner::Stream { reader, carry, eof } => {
+            Inner::Stream {
+                reader,
+                carry,
+                eof,
+                failed,
+            } => {
+                if let Some(source) = failed.take() {
+                    return Err(stream_error(
+                        self.compression,
+                        &self.path,
+                        self.text_bytes,
+                        source,
+                    ));
+                }
                 if *eof && carry.is_empty() {
                     return Ok(None);
                 }
@@ -234,12 +251,13 @@ impl Blocks {
                 let mut searched = 0;
                 loop {
                     if let Err(source) = fill(reader, &mut buf, target, eof) {
-                        return Err(stream_error(
-                            self.compression,
-                            &self.path,
-                            self.text_bytes,
-                            source,
-                        ));
+                        // Hand out the complete lines read before the failure (the partial
+                        // last line is lost); the error comes with the next call.
+                        *eof = true;
+                        *failed = Some(source);
+                        let cut = memrchr(b'\n', &buf).map_or(0, |k| k + 1);
+                        buf.truncate(cut);
+                        break;
                     }
                     if *eof {
                         break;
@@ -253,6 +271,17 @@ impl Blocks {
                     // One line longer than the block: read more.
                     searched = buf.len();
                     target = buf.len() * 2;
+                }
+                if buf.is_empty() && failed.is_some() {
+                    let source = failed
+                        .take()
+                        .unwrap_or_else(|| std::io::Error::other("read failed"));
+                    return Err(stream_error(
+                        self.compression,
+                        &self.path,
+                        self.text_bytes,
+                        source,
+                    ));
                 }
                 if buf.is_empty() {
                     return Ok(None);

@@ -522,11 +522,15 @@ fn apply_entry(root: &Path, entry: &Entry, staging: &Path) -> Result<(), Archive
             dir = d.parent().map(Path::to_path_buf);
         }
     }
-    for d in &dirs {
+    for d in dirs.iter().filter(|d| d.exists()) {
         sync_dir(d)?;
     }
     crash_point("removed");
-    fs::remove_dir_all(staging).map_err(io_err(staging))?;
+    match fs::remove_dir_all(staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(staging)(e)),
+    }
     if let Some(parent) = staging.parent() {
         sync_dir(parent)?;
     }
@@ -684,8 +688,16 @@ impl Transaction<'_> {
         }
         self.archive.require_writable()?;
         let root = self.archive.root.clone();
+        // Even a transaction that only removes files has a staging folder: its presence
+        // after a crash is what tells the next writer to finish the removals.
+        if !self.created_dir {
+            create_dirs(&self.dir)?;
+            self.created_dir = true;
+        }
         // Staged files are fsynced as they are closed; their folders' entries too.
         let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+        dirs.insert(self.dir.clone());
+        dirs.insert(root.join(STAGING_DIR));
         for op in self.ops.iter().filter(|o| o.action != Action::Remove) {
             let mut p = self.dir.join(&op.path);
             while let Some(parent) = p.parent() {

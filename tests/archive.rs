@@ -452,7 +452,7 @@ fn expected_counts(start: Day, last_ingested: Day, now: Day) -> [usize; 4] {
         let (y, m, _) = time::civil_from_days(d);
         let (ny, nm, _) = time::civil_from_days(now);
         let months_after = (ny * 12 + nm as i32) - (y * 12 + m as i32);
-        if months_after >= 1 && months_after <= 13 {
+        if (1..=13).contains(&months_after) {
             months.insert((y, m));
         }
         if ny > y && ny - y <= 5 {
@@ -470,10 +470,10 @@ fn counts(a: &Archive, kind: Kind) -> [usize; 4] {
 /// a thousand transactions, and on a disk their fsyncs, not the archive, set its pace.
 fn memory_tempdir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = tempfile::tempdir_in(shm) {
-            return d;
-        }
+    if shm.is_dir()
+        && let Ok(d) = tempfile::tempdir_in(shm)
+    {
+        return d;
     }
     tempfile::tempdir().unwrap()
 }

@@ -58,6 +58,14 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Events => "events",
+            FileKind::Findings => "findings",
+            FileKind::State => "state",
+        }
+    }
+
     pub fn data(self) -> Option<Kind> {
         match self {
             FileKind::Events => Some(Kind::Events),

@@ -252,12 +252,12 @@ pub fn run_rollup(args: &RollupArgs) -> crate::Result<crate::Exit> {
             );
         }
         for r in &report.removed {
+            let what = match r.level {
+                Some(level) => format!("{} {level}", r.kind.as_str()),
+                None => r.kind.as_str().to_owned(),
+            };
             println!(
-                "removed {} {} {}: {}{}",
-                serde_json::to_string(&r.kind)
-                    .unwrap_or_default()
-                    .trim_matches('"'),
-                r.level.map(|l| l.as_str()).unwrap_or("-"),
+                "removed {what} {}: {}{}",
                 r.period,
                 r.rows.map(|n| format!("{n} rows, ")).unwrap_or_default(),
                 human_bytes(r.bytes)

@@ -294,7 +294,8 @@ pub(crate) fn read_range(
 ) -> Result<SchemaRef, ArchiveError> {
     let builder = open_reader(path, file)?;
     let schema = storage_schema(builder.schema());
-    let total = read_ranges(path, builder, &[offset..offset + rows], |_| true, f)?;
+    let range = offset..offset + rows;
+    let total = read_ranges(path, builder, std::slice::from_ref(&range), |_| true, f)?;
     if total != rows {
         return Err(ArchiveError::Corrupt {
             path: path.to_path_buf(),

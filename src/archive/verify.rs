@@ -152,7 +152,7 @@ pub fn verify_with(root: &Path, options: VerifyOptions) -> Result<VerifyReport, 
                 message: format!(
                     "transaction {} lists it as {} {} {}, whose path would be different: the manifest names a file outside the archive layout",
                     lf.seq,
-                    serde_json::to_string(&op.kind).unwrap_or_default(),
+                    op.kind.as_str(),
                     op.level.map(|l| l.as_str()).unwrap_or("-"),
                     op.period
                 ),

@@ -201,22 +201,19 @@ impl Archive {
         let mut txn = self.begin();
         txn.note(format!("rollup {kind} {level} {period}"));
         let mut writer = txn.rollup_writer(kind, period, &schema)?;
+        // One footer read per source file, not per day.
+        let mut checked: BTreeSet<&str> = BTreeSet::new();
         for (day, loc) in &sources {
-            let source_schema = file_schema(txn.archive(), &loc.path)?;
-            let same = source_schema.fields().len() == schema.fields().len()
-                && source_schema
-                    .fields()
-                    .iter()
-                    .zip(schema.fields())
-                    .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-            if !same {
-                return Err(ArchiveError::Schema {
-                    path: txn.archive().root().join(&loc.path),
-                    message: format!(
-                        "has other columns than {} (the first day of {period}): days of different schema versions cannot share a {level} file",
-                        first.path
-                    ),
-                });
+            if checked.insert(loc.path.as_str()) {
+                let source_schema = file_schema(txn.archive(), &loc.path)?;
+                check_same_schema(
+                    txn.archive(),
+                    &source_schema,
+                    &schema,
+                    loc,
+                    &first.path,
+                    period,
+                )?;
             }
             writer.begin_day(*day)?;
             txn.archive().read_loc(loc, |b| writer.write(&b))?;
@@ -303,6 +300,33 @@ impl Archive {
         txn.commit()?;
         Ok(out)
     }
+}
+
+/// Days of different schemas (versions) cannot share one file.
+fn check_same_schema(
+    archive: &Archive,
+    source: &arrow_schema::Schema,
+    schema: &arrow_schema::Schema,
+    loc: &DayLoc,
+    first: &str,
+    period: Period,
+) -> Result<(), ArchiveError> {
+    let same = source.fields().len() == schema.fields().len()
+        && source
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+    if same {
+        return Ok(());
+    }
+    Err(ArchiveError::Schema {
+        path: archive.root().join(&loc.path),
+        message: format!(
+            "has other columns than {first} (the first day of {period}): days of different schema versions cannot share a {} file",
+            period.level()
+        ),
+    })
 }
 
 /// A day copied into a rollup must have the rows and digest its source's manifest entry

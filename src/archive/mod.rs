@@ -179,6 +179,9 @@ pub struct RollupArgs {
 
 /// Flags of `tenken verify`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "\
+Exit status: 0 every check held; 2 a check failed (a failed verification is an error) or the \
+archive could not be read.")]
 #[command(after_long_help = "\
 Checks the manifest's hash chain, that every listed file is present with its SHA-256, \
 size and row count, that no unlisted file lies under events/, findings/, state/ or \

@@ -22,6 +22,10 @@ pub enum Error {
     Archive(#[from] crate::archive::ArchiveError),
     #[error(transparent)]
     Gen(#[from] crate::synth::GenError),
+    #[error(transparent)]
+    Days(#[from] crate::days::DaysError),
+    #[error(transparent)]
+    OutputFile(#[from] crate::output::OutputError),
     /// Writing an output file (findings, rejects, summary) failed.
     #[error("cannot write {}: {source}", path.display())]
     Output {

@@ -1,22 +1,305 @@
 //! `tenken ingest`: the nightly job.
+//!
+//! Reads the night's logs like `scan`, then, for every local date they touch, merges the
+//! new events into the archived day (union by `event_id`; an archived row is kept as it
+//! is) and re-judges from the earliest day that changed, resuming the rule engine from
+//! the state archived for the day before. Judging goes on through the later archived days
+//! until the engine's state at the end of a day equals the state archived for that day:
+//! from there on nothing can differ, because the rules see a day only through its events
+//! and the state carried into it. Each judged day's findings replace that day's findings
+//! partition (findings are filed under the day whose judging produced them). Everything
+//! is one archive transaction: a night is archived whole or not at all.
+//!
+//! So ingesting day by day — late files and repeated files included — archives exactly
+//! the findings of one `scan` over all the days, and the same file twice changes nothing.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
+use arrow_array::{RecordBatch, UInt32Array};
+
+use crate::archive::{Archive, Kind};
+use crate::days::DayStore;
+use crate::detect::{Detector, State};
+use crate::error::{Error, Exit};
+use crate::findings::{self, Finding, Lang};
+use crate::ledger::Ledgers;
+use crate::model::Severity;
+use crate::normalize::schema::{col, event_schema};
+use crate::output::RejectsWriter;
+use crate::scan::{CommonArgs, read_into_days};
+use crate::time::{Day, format_day};
 
 /// Flags of `tenken ingest`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_long_help = INGEST_HELP)]
 pub struct IngestArgs {
-    /// Log files or folders.
-    #[arg(required = true)]
+    /// Log files or folders (folders are searched for *.csv and *.log, optionally .gz or .zst).
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// The ledger folder.
-    #[arg(long)]
+    /// The ledger folder (operators.csv, terminals.csv, calendars.toml, …; see ledgers.md).
+    #[arg(long, value_name = "DIR")]
     pub ledgers: PathBuf,
-    /// The archive's root folder.
-    #[arg(long)]
+    /// The archive's root folder (created if missing).
+    #[arg(long, value_name = "DIR")]
     pub archive: PathBuf,
+    /// Also write the findings judged by this run here (.csv, .jsonl or .parquet).
+    #[arg(long, value_name = "FILE")]
+    pub findings: Option<PathBuf>,
+    /// Write every rejected line here (file,line,reason,raw); .csv, .jsonl or .parquet.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Wait up to this many seconds for another writer of the archive to finish
+    /// (default: refuse at once).
+    #[arg(long, value_name = "SECS")]
+    pub lock_wait: Option<u64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Exit with status 1 when this run judges a finding of this severity or higher.
+    #[arg(long, value_name = "SEVERITY", value_parser = |s: &str| s.parse::<Severity>().map_err(|e| e.to_string()))]
+    pub fail_on: Option<Severity>,
+}
+
+const INGEST_HELP: &str = "\
+Run it every night on the day's logs; run `tenken rollup` after it (or weekly):
+
+  tenken ingest /exports/2026-04-01/ --ledgers ledgers/ --archive /archive/tenken
+  tenken rollup --archive /archive/tenken
+
+Late logs for days already archived are merged into them and the days after are
+re-judged as far as the rules can reach; handing over the same file twice changes
+nothing. One writer at a time: a second run refuses (or waits with --lock-wait).
+Exit status: 0 success, 1 a finding at or above --fail-on judged by this run,
+2 an error (an unreadable input or ledger, the archive locked or damaged).";
+
+/// What one night did.
+#[derive(Debug, Clone, Default)]
+pub struct NightReport {
+    pub new_events: u64,
+    pub already_archived: u64,
+    pub duplicates: u64,
+    pub days_changed: Vec<Day>,
+    pub days_judged: Vec<Day>,
+    pub findings: Vec<Finding>,
+    pub pending: usize,
+}
+
+/// Sorts an event batch by (timestamp, event_id).
+fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, Error> {
+    let ts = batch.column(col::TIMESTAMP).as_primitive::<TimestampMillisecondType>();
+    let ids = batch.column(col::EVENT_ID).as_string::<i32>();
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        ts.value(a).cmp(&ts.value(b)).then_with(|| ids.value(a).cmp(ids.value(b)))
+    });
+    arrow_select::take::take_record_batch(batch, &UInt32Array::from(order))
+        .map_err(|source| Error::Arrow { context: "sorting a merged day", source })
+}
+
+/// Unions `new` into `archived` by `event_id` (archived rows win). Returns the merged day
+/// and how many new events it gained; `None` when nothing was new.
+fn merge_day(archived: Option<RecordBatch>, new: &RecordBatch) -> Result<(Option<RecordBatch>, u64), Error> {
+    let Some(old) = archived else {
+        return Ok((Some(new.clone()), new.num_rows() as u64));
+    };
+    let old_ids: HashSet<&str> = old.column(col::EVENT_ID).as_string::<i32>().iter().flatten().collect();
+    let new_ids = new.column(col::EVENT_ID).as_string::<i32>();
+    let keep: Vec<u32> =
+        (0..new.num_rows()).filter(|&i| !old_ids.contains(new_ids.value(i))).map(|i| i as u32).collect();
+    if keep.is_empty() {
+        return Ok((None, 0));
+    }
+    let arrow = |source| Error::Arrow { context: "merging late events into an archived day", source };
+    let added = arrow_select::take::take_record_batch(new, &UInt32Array::from(keep.clone())).map_err(arrow)?;
+    // The archived batch comes back from Parquet; align it to the event schema's fields.
+    let old = RecordBatch::try_new(event_schema(), old.columns().to_vec()).map_err(arrow)?;
+    let merged = arrow_select::concat::concat_batches(&event_schema(), [&old, &added]).map_err(arrow)?;
+    Ok((Some(sort_by_time(&merged)?), keep.len() as u64))
 }
 
 /// Runs `tenken ingest`.
-pub fn run(_args: &IngestArgs) -> crate::Result<crate::Exit> {
-    Err(crate::Error::Usage("tenken ingest is not built yet".into()))
+pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
+    args.common.init_threads();
+    let start = Instant::now();
+    let ledgers = Arc::new(Ledgers::load(&args.ledgers)?);
+    let mut archive = Archive::open_write(&args.archive, args.lock_wait.map(Duration::from_secs))?;
+    let mut rejects = args.rejects.as_deref().map(RejectsWriter::create).transpose()?;
+    let mut store = DayStore::new(args.common.days_options());
+    let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
+    let report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
+    if let Some(path) = &args.findings {
+        findings::write(path, &report.findings, args.common.lang)?;
+    }
+    if let Some(w) = rejects {
+        w.finish()?;
+    }
+    if !args.common.quiet {
+        print!("{}", render(&read, &report, args.common.lang, start.elapsed()));
+    }
+    let mut exit = Exit::Success;
+    if let Some(level) = args.fail_on
+        && report.findings.iter().any(|f| f.severity() >= level)
+    {
+        exit = Exit::Findings;
+    }
+    if !read.input_errors.is_empty() {
+        exit = Exit::Error;
+    }
+    Ok(exit)
+}
+
+/// The archive half of the nightly job, given the night's events in `store`.
+pub fn ingest_days(
+    archive: &mut Archive,
+    ledgers: &Arc<Ledgers>,
+    store: &mut DayStore,
+    quiet: bool,
+) -> Result<NightReport, Error> {
+    let mut report = NightReport::default();
+    // 1. Merge the night's days into the archived ones.
+    let mut changed: BTreeMap<Day, RecordBatch> = BTreeMap::new();
+    while let Some(day) = store.pop_first()? {
+        report.duplicates += day.duplicates;
+        let archived = archive.read_day(Kind::Events, day.day)?;
+        let before = archived.as_ref().map_or(0, RecordBatch::num_rows) as u64;
+        let (merged, added) = merge_day(archived, &day.batch)?;
+        report.already_archived += day.batch.num_rows() as u64 - added;
+        report.new_events += added;
+        if let Some(m) = merged {
+            debug_assert_eq!(m.num_rows() as u64, before + added);
+            changed.insert(day.day, m);
+        }
+    }
+    report.days_changed = changed.keys().copied().collect();
+    let Some(&first_changed) = changed.keys().next() else {
+        // Nothing new: report what the archive's latest state still has pending.
+        if let Some(&last) = archive.state_days().iter().next_back() {
+            let bytes = archive.state(last)?.unwrap_or_default();
+            report.pending = Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?.pending_changes().len();
+        }
+        return Ok(report);
+    };
+    let last_changed = changed.keys().next_back().copied().unwrap_or(first_changed);
+
+    // 2. Where to resume: the latest archived state before the first changed day. Days
+    // between that state and the first change (states pruned by retention) are judged
+    // again from their archived events, so the resumed engine is exactly the one that
+    // would have run.
+    let event_days: BTreeSet<Day> = archive.days(Kind::Events);
+    let resume_from = archive.state_days().range(..first_changed).next_back().copied();
+    let mut detector = match resume_from {
+        Some(d) => {
+            let bytes = archive.state(d)?.unwrap_or_default();
+            Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?
+        }
+        None => Detector::new(Arc::clone(ledgers)),
+    };
+    let start_day = match resume_from {
+        Some(d) => d + 1,
+        None => event_days.iter().next().copied().map_or(first_changed, |d| d.min(first_changed)),
+    };
+    let mut to_judge: BTreeSet<Day> = event_days.range(start_day..).copied().collect();
+    to_judge.extend(changed.keys().copied());
+    let rejudged = to_judge.iter().filter(|d| !changed.contains_key(d)).count();
+    if !quiet && rejudged > 0 {
+        eprintln!(
+            "tenken: late events for {}: re-judging from {} as far as the rules reach",
+            format_day(first_changed),
+            format_day(start_day)
+        );
+    }
+
+    // 3. Judge, write, and stop once the state is what the archive already holds.
+    let mut txn = archive.begin();
+    for day in to_judge {
+        let events = match changed.remove(&day) {
+            Some(batch) => {
+                txn.put_day(Kind::Events, day, &batch)?;
+                batch
+            }
+            None => match txn.archive().read_day(Kind::Events, day)? {
+                Some(b) => RecordBatch::try_new(event_schema(), b.columns().to_vec())
+                    .map_err(|source| Error::Arrow { context: "reading an archived day", source })?,
+                None => continue,
+            },
+        };
+        let found = detector.judge_day(day, &events)?;
+        txn.put_day(Kind::Findings, day, &findings::to_record_batch(&found)?)?;
+        let state = detector.state().to_json()?;
+        let settled = day >= last_changed && txn.archive().state(day)?.as_deref() == Some(state.as_slice());
+        txn.put_state(day, &state)?;
+        report.days_judged.push(day);
+        report.findings.extend(found);
+        if settled {
+            break;
+        }
+    }
+    report.pending = detector.pending_changes().len();
+    txn.commit()?;
+    findings::sort(&mut report.findings);
+    Ok(report)
+}
+
+fn render(read: &crate::scan::ReadSummary, night: &NightReport, lang: Lang, total: Duration) -> String {
+    use std::fmt::Write;
+    let ja = lang == Lang::Ja;
+    let mut s = String::new();
+    let rejected: u64 = read.rejects_by_reason.values().sum();
+    let days = |v: &[Day]| match (v.first(), v.last()) {
+        (Some(a), Some(b)) if a != b => format!("{}〜{}", format_day(*a), format_day(*b)),
+        (Some(a), _) => format_day(*a),
+        _ => "-".into(),
+    };
+    let _ = if ja {
+        writeln!(s, "取込結果 (tenken ingest)")
+    } else {
+        writeln!(s, "tenken ingest summary")
+    };
+    let _ = if ja {
+        writeln!(s, "  入力       {} ファイル, {:.1} MB, 不正行 {} 件", read.files, read.disk_bytes as f64 / 1e6, rejected)
+    } else {
+        writeln!(s, "  input      {} files, {:.1} MB, {} rejected lines", read.files, read.disk_bytes as f64 / 1e6, rejected)
+    };
+    let _ = if ja {
+        writeln!(
+            s,
+            "  イベント   新規 {} 件, 取込済み {} 件, 重複 {} 件",
+            night.new_events, night.already_archived, night.duplicates
+        )
+    } else {
+        writeln!(
+            s,
+            "  events     {} new, {} already archived, {} duplicates",
+            night.new_events, night.already_archived, night.duplicates
+        )
+    };
+    let _ = if ja {
+        writeln!(s, "  日次       更新 {} 日 ({}), 判定 {} 日 ({})", night.days_changed.len(), days(&night.days_changed), night.days_judged.len(), days(&night.days_judged))
+    } else {
+        writeln!(s, "  days       {} updated ({}), {} judged ({})", night.days_changed.len(), days(&night.days_changed), night.days_judged.len(), days(&night.days_judged))
+    };
+    let high = night.findings.iter().filter(|f| f.severity() == Severity::High).count();
+    let _ = if ja {
+        writeln!(s, "  所見       {} 件 (うち高 {} 件), 保留中の変更 {} 件", night.findings.len(), high, night.pending)
+    } else {
+        writeln!(s, "  findings   {} (high {}), {} changes pending verification", night.findings.len(), high, night.pending)
+    };
+    if !read.input_errors.is_empty() {
+        let _ = if ja {
+            writeln!(s, "  読めない入力 {} 件 (終了コード 2)", read.input_errors.len())
+        } else {
+            writeln!(s, "  unreadable {} inputs (exit status 2)", read.input_errors.len())
+        };
+    }
+    let _ = if ja {
+        writeln!(s, "  処理時間   {:.2} 秒", total.as_secs_f64())
+    } else {
+        writeln!(s, "  time       {:.2} s", total.as_secs_f64())
+    };
+    s
 }

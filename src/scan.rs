@@ -156,16 +156,9 @@ impl RejectsInOrder<'_> {
 
     fn write(&mut self, rejects: &[Reject]) -> Result<(), Error> {
         if let Some(w) = self.writer.as_deref_mut() {
-            w.write(rejects).map_err(output_error)?;
+            w.write(rejects)?;
         }
         Ok(())
-    }
-}
-
-fn output_error(e: crate::output::OutputError) -> Error {
-    match e {
-        crate::output::OutputError::Io { path, source } => Error::Output { path, source },
-        other => Error::Usage(other.to_string()),
     }
 }
 
@@ -209,7 +202,7 @@ pub fn read_into_days(
                 rejects,
             } => {
                 for b in &batches {
-                    store.push(b).map_err(|e| Error::Usage(e.to_string()))?;
+                    store.push(b)?;
                 }
                 for r in &rejects {
                     *summary.rejects_by_reason.entry(r.reason).or_default() += 1;
@@ -264,14 +257,14 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
         .as_deref()
         .map(RejectsWriter::create)
         .transpose()
-        .map_err(output_error)?;
+        ?;
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
 
     let judge_start = Instant::now();
     let mut detector = Detector::new(Arc::clone(&ledgers));
     let mut judge = JudgeSummary::default();
-    while let Some(day) = store.pop_first().map_err(|e| Error::Usage(e.to_string()))? {
+    while let Some(day) = store.pop_first()? {
         judge.days += 1;
         judge.events += day.batch.num_rows() as u64;
         judge.duplicates += day.duplicates;
@@ -287,7 +280,7 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
         findings::write(path, &judge.findings, args.common.lang)?;
     }
     if let Some(w) = rejects {
-        w.finish().map_err(output_error)?;
+        w.finish()?;
     }
     if !args.common.quiet {
         print!(

@@ -90,35 +90,58 @@ pub struct NightReport {
 
 /// Sorts an event batch by (timestamp, event_id).
 fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, Error> {
-    let ts = batch.column(col::TIMESTAMP).as_primitive::<TimestampMillisecondType>();
+    let ts = batch
+        .column(col::TIMESTAMP)
+        .as_primitive::<TimestampMillisecondType>();
     let ids = batch.column(col::EVENT_ID).as_string::<i32>();
     let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
     order.sort_by(|&a, &b| {
         let (a, b) = (a as usize, b as usize);
-        ts.value(a).cmp(&ts.value(b)).then_with(|| ids.value(a).cmp(ids.value(b)))
+        ts.value(a)
+            .cmp(&ts.value(b))
+            .then_with(|| ids.value(a).cmp(ids.value(b)))
     });
-    arrow_select::take::take_record_batch(batch, &UInt32Array::from(order))
-        .map_err(|source| Error::Arrow { context: "sorting a merged day", source })
+    arrow_select::take::take_record_batch(batch, &UInt32Array::from(order)).map_err(|source| {
+        Error::Arrow {
+            context: "sorting a merged day",
+            source,
+        }
+    })
 }
 
 /// Unions `new` into `archived` by `event_id` (archived rows win). Returns the merged day
 /// and how many new events it gained; `None` when nothing was new.
-fn merge_day(archived: Option<RecordBatch>, new: &RecordBatch) -> Result<(Option<RecordBatch>, u64), Error> {
+fn merge_day(
+    archived: Option<RecordBatch>,
+    new: &RecordBatch,
+) -> Result<(Option<RecordBatch>, u64), Error> {
     let Some(old) = archived else {
         return Ok((Some(new.clone()), new.num_rows() as u64));
     };
-    let old_ids: HashSet<&str> = old.column(col::EVENT_ID).as_string::<i32>().iter().flatten().collect();
+    let old_ids: HashSet<&str> = old
+        .column(col::EVENT_ID)
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
     let new_ids = new.column(col::EVENT_ID).as_string::<i32>();
-    let keep: Vec<u32> =
-        (0..new.num_rows()).filter(|&i| !old_ids.contains(new_ids.value(i))).map(|i| i as u32).collect();
+    let keep: Vec<u32> = (0..new.num_rows())
+        .filter(|&i| !old_ids.contains(new_ids.value(i)))
+        .map(|i| i as u32)
+        .collect();
     if keep.is_empty() {
         return Ok((None, 0));
     }
-    let arrow = |source| Error::Arrow { context: "merging late events into an archived day", source };
-    let added = arrow_select::take::take_record_batch(new, &UInt32Array::from(keep.clone())).map_err(arrow)?;
+    let arrow = |source| Error::Arrow {
+        context: "merging late events into an archived day",
+        source,
+    };
+    let added = arrow_select::take::take_record_batch(new, &UInt32Array::from(keep.clone()))
+        .map_err(arrow)?;
     // The archived batch comes back from Parquet; align it to the event schema's fields.
     let old = RecordBatch::try_new(event_schema(), old.columns().to_vec()).map_err(arrow)?;
-    let merged = arrow_select::concat::concat_batches(&event_schema(), [&old, &added]).map_err(arrow)?;
+    let merged =
+        arrow_select::concat::concat_batches(&event_schema(), [&old, &added]).map_err(arrow)?;
     Ok((Some(sort_by_time(&merged)?), keep.len() as u64))
 }
 
@@ -128,7 +151,11 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
     let start = Instant::now();
     let ledgers = Arc::new(Ledgers::load(&args.ledgers)?);
     let mut archive = Archive::open_write(&args.archive, args.lock_wait.map(Duration::from_secs))?;
-    let mut rejects = args.rejects.as_deref().map(RejectsWriter::create).transpose()?;
+    let mut rejects = args
+        .rejects
+        .as_deref()
+        .map(RejectsWriter::create)
+        .transpose()?;
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
     let report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
@@ -139,7 +166,10 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
         w.finish()?;
     }
     if !args.common.quiet {
-        print!("{}", render(&read, &report, args.common.lang, start.elapsed()));
+        print!(
+            "{}",
+            render(&read, &report, args.common.lang, start.elapsed())
+        );
     }
     let mut exit = Exit::Success;
     if let Some(level) = args.fail_on
@@ -180,7 +210,9 @@ pub fn ingest_days(
         // Nothing new: report what the archive's latest state still has pending.
         if let Some(&last) = archive.state_days().iter().next_back() {
             let bytes = archive.state(last)?.unwrap_or_default();
-            report.pending = Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?.pending_changes().len();
+            report.pending = Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?
+                .pending_changes()
+                .len();
         }
         return Ok(report);
     };
@@ -191,7 +223,11 @@ pub fn ingest_days(
     // again from their archived events, so the resumed engine is exactly the one that
     // would have run.
     let event_days: BTreeSet<Day> = archive.days(Kind::Events);
-    let resume_from = archive.state_days().range(..first_changed).next_back().copied();
+    let resume_from = archive
+        .state_days()
+        .range(..first_changed)
+        .next_back()
+        .copied();
     let mut detector = match resume_from {
         Some(d) => {
             let bytes = archive.state(d)?.unwrap_or_default();
@@ -201,7 +237,11 @@ pub fn ingest_days(
     };
     let start_day = match resume_from {
         Some(d) => d + 1,
-        None => event_days.iter().next().copied().map_or(first_changed, |d| d.min(first_changed)),
+        None => event_days
+            .iter()
+            .next()
+            .copied()
+            .map_or(first_changed, |d| d.min(first_changed)),
     };
     let mut to_judge: BTreeSet<Day> = event_days.range(start_day..).copied().collect();
     to_judge.extend(changed.keys().copied());
@@ -223,15 +263,20 @@ pub fn ingest_days(
                 batch
             }
             None => match txn.archive().read_day(Kind::Events, day)? {
-                Some(b) => RecordBatch::try_new(event_schema(), b.columns().to_vec())
-                    .map_err(|source| Error::Arrow { context: "reading an archived day", source })?,
+                Some(b) => RecordBatch::try_new(event_schema(), b.columns().to_vec()).map_err(
+                    |source| Error::Arrow {
+                        context: "reading an archived day",
+                        source,
+                    },
+                )?,
                 None => continue,
             },
         };
         let found = detector.judge_day(day, &events)?;
         txn.put_day(Kind::Findings, day, &findings::to_record_batch(&found)?)?;
         let state = detector.state().to_json()?;
-        let settled = day >= last_changed && txn.archive().state(day)?.as_deref() == Some(state.as_slice());
+        let settled =
+            day >= last_changed && txn.archive().state(day)?.as_deref() == Some(state.as_slice());
         txn.put_state(day, &state)?;
         report.days_judged.push(day);
         report.findings.extend(found);
@@ -245,7 +290,12 @@ pub fn ingest_days(
     Ok(report)
 }
 
-fn render(read: &crate::scan::ReadSummary, night: &NightReport, lang: Lang, total: Duration) -> String {
+fn render(
+    read: &crate::scan::ReadSummary,
+    night: &NightReport,
+    lang: Lang,
+    total: Duration,
+) -> String {
     use std::fmt::Write;
     let ja = lang == Lang::Ja;
     let mut s = String::new();
@@ -261,9 +311,21 @@ fn render(read: &crate::scan::ReadSummary, night: &NightReport, lang: Lang, tota
         writeln!(s, "tenken ingest summary")
     };
     let _ = if ja {
-        writeln!(s, "  入力       {} ファイル, {:.1} MB, 不正行 {} 件", read.files, read.disk_bytes as f64 / 1e6, rejected)
+        writeln!(
+            s,
+            "  入力       {} ファイル, {:.1} MB, 不正行 {} 件",
+            read.files,
+            read.disk_bytes as f64 / 1e6,
+            rejected
+        )
     } else {
-        writeln!(s, "  input      {} files, {:.1} MB, {} rejected lines", read.files, read.disk_bytes as f64 / 1e6, rejected)
+        writeln!(
+            s,
+            "  input      {} files, {:.1} MB, {} rejected lines",
+            read.files,
+            read.disk_bytes as f64 / 1e6,
+            rejected
+        )
     };
     let _ = if ja {
         writeln!(
@@ -279,21 +341,59 @@ fn render(read: &crate::scan::ReadSummary, night: &NightReport, lang: Lang, tota
         )
     };
     let _ = if ja {
-        writeln!(s, "  日次       更新 {} 日 ({}), 判定 {} 日 ({})", night.days_changed.len(), days(&night.days_changed), night.days_judged.len(), days(&night.days_judged))
+        writeln!(
+            s,
+            "  日次       更新 {} 日 ({}), 判定 {} 日 ({})",
+            night.days_changed.len(),
+            days(&night.days_changed),
+            night.days_judged.len(),
+            days(&night.days_judged)
+        )
     } else {
-        writeln!(s, "  days       {} updated ({}), {} judged ({})", night.days_changed.len(), days(&night.days_changed), night.days_judged.len(), days(&night.days_judged))
+        writeln!(
+            s,
+            "  days       {} updated ({}), {} judged ({})",
+            night.days_changed.len(),
+            days(&night.days_changed),
+            night.days_judged.len(),
+            days(&night.days_judged)
+        )
     };
-    let high = night.findings.iter().filter(|f| f.severity() == Severity::High).count();
+    let high = night
+        .findings
+        .iter()
+        .filter(|f| f.severity() == Severity::High)
+        .count();
     let _ = if ja {
-        writeln!(s, "  所見       {} 件 (うち高 {} 件), 保留中の変更 {} 件", night.findings.len(), high, night.pending)
+        writeln!(
+            s,
+            "  所見       {} 件 (うち高 {} 件), 保留中の変更 {} 件",
+            night.findings.len(),
+            high,
+            night.pending
+        )
     } else {
-        writeln!(s, "  findings   {} (high {}), {} changes pending verification", night.findings.len(), high, night.pending)
+        writeln!(
+            s,
+            "  findings   {} (high {}), {} changes pending verification",
+            night.findings.len(),
+            high,
+            night.pending
+        )
     };
     if !read.input_errors.is_empty() {
         let _ = if ja {
-            writeln!(s, "  読めない入力 {} 件 (終了コード 2)", read.input_errors.len())
+            writeln!(
+                s,
+                "  読めない入力 {} 件 (終了コード 2)",
+                read.input_errors.len()
+            )
         } else {
-            writeln!(s, "  unreadable {} inputs (exit status 2)", read.input_errors.len())
+            writeln!(
+                s,
+                "  unreadable {} inputs (exit status 2)",
+                read.input_errors.len()
+            )
         };
     }
     let _ = if ja {

@@ -256,8 +256,7 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
         .rejects
         .as_deref()
         .map(RejectsWriter::create)
-        .transpose()
-        ?;
+        .transpose()?;
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
 

@@ -242,6 +242,15 @@ impl Calendar {
             (h.close_min as i64 + g) * 60_000,
         ))
     }
+
+    /// Whether the instant `ms` lies in the open interval of its own local date, both
+    /// ends included (`off-hours` flags the events for which this is false). An event
+    /// after midnight is judged by the calendar of its new date, as `rules.md` says.
+    pub fn is_open_at(&self, ms: i64, holidays: &Holidays) -> bool {
+        let t = time::jst_ms_of_day(ms);
+        self.open_interval(time::jst_day(ms), holidays)
+            .is_some_and(|(open, close)| (open..=close).contains(&t))
+    }
 }
 
 /// Monday = 0 … Sunday = 6. 1970-01-01 was a Thursday.

@@ -68,26 +68,78 @@ impl<'a> EventRow<'a> {
 
 /// Interns the values of one id column into a dictionary.
 ///
-/// Consecutive log lines repeat the same terminal, operator and result, so the last
-/// value is checked before the hash map.
+/// Ids are short (`KW01-T03`, `OP00123`, `OK`), so a value of up to 15 bytes is packed
+/// with its length into one `u128` and looked up by integer compare and a multiplicative
+/// hash; longer values take a string map. Consecutive log lines often repeat a value, so
+/// the last key is checked first.
 #[derive(Debug)]
 struct DictColumn {
-    map: hashbrown::HashMap<Box<str>, i32>,
+    short: hashbrown::HashMap<u128, i32, PackedHash>,
+    long: hashbrown::HashMap<Box<str>, i32>,
     values: Vec<Box<str>>,
     keys: Vec<i32>,
     nulls: NullBufferBuilder,
-    last: Option<i32>,
+    last: Option<(u128, i32)>,
+}
+
+/// Packs a string of at most 15 bytes with its length; `None` if longer.
+#[inline]
+fn pack(v: &str) -> Option<u128> {
+    let b = v.as_bytes();
+    if b.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..b.len()].copy_from_slice(b);
+    buf[15] = b.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+/// A multiplicative hash for packed keys (they are already well mixed text bytes).
+#[derive(Debug, Default, Clone, Copy)]
+struct PackedHash;
+
+impl std::hash::BuildHasher for PackedHash {
+    type Hasher = PackedHasher;
+    fn build_hasher(&self) -> PackedHasher {
+        PackedHasher(0)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct PackedHasher(u64);
+
+impl std::hash::Hasher for PackedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        let folded = (v as u64) ^ ((v >> 64) as u64).rotate_left(29);
+        self.0 = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26);
+    }
 }
 
 impl DictColumn {
     fn new(capacity: usize) -> Self {
         DictColumn {
-            map: hashbrown::HashMap::new(),
+            short: hashbrown::HashMap::with_hasher(PackedHash),
+            long: hashbrown::HashMap::new(),
             values: Vec::new(),
             keys: Vec::with_capacity(capacity),
             nulls: NullBufferBuilder::new(capacity),
             last: None,
         }
+    }
+
+    fn insert(values: &mut Vec<Box<str>>, v: &str) -> i32 {
+        let k = values.len() as i32;
+        values.push(v.into());
+        k
     }
 
     #[inline]
@@ -97,19 +149,25 @@ impl DictColumn {
             self.nulls.append_null();
             return;
         };
-        let key = match self.last {
-            Some(k) if &*self.values[k as usize] == v => k,
-            _ => match self.map.get(v) {
+        let key = match pack(v) {
+            Some(p) => match self.last {
+                Some((lp, k)) if lp == p => k,
+                _ => {
+                    let values = &mut self.values;
+                    let k = *self.short.entry(p).or_insert_with(|| Self::insert(values, v));
+                    self.last = Some((p, k));
+                    k
+                }
+            },
+            None => match self.long.get(v) {
                 Some(&k) => k,
                 None => {
-                    let k = self.values.len() as i32;
-                    self.values.push(v.into());
-                    self.map.insert(v.into(), k);
+                    let k = Self::insert(&mut self.values, v);
+                    self.long.insert(v.into(), k);
                     k
                 }
             },
         };
-        self.last = Some(key);
         self.keys.push(key);
         self.nulls.append_non_null();
     }
@@ -117,7 +175,8 @@ impl DictColumn {
     fn finish(&mut self) -> ArrayRef {
         let keys = Int32Array::new(std::mem::take(&mut self.keys).into(), self.nulls.finish());
         let values = StringArray::from_iter_values(self.values.iter().map(|s| &**s));
-        self.map.clear();
+        self.short.clear();
+        self.long.clear();
         self.values.clear();
         self.last = None;
         // Keys index `values` by construction, so the dictionary is valid.

@@ -25,10 +25,12 @@ pub enum RejectReason {
     EventId,
     /// A CSV header line again after the first line (files concatenated).
     Header,
+    /// A key-value line with a token that is not `key=value`.
+    Syntax,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::FieldCount,
         RejectReason::Timestamp,
         RejectReason::Operation,
@@ -37,6 +39,7 @@ impl RejectReason {
         RejectReason::Encoding,
         RejectReason::EventId,
         RejectReason::Header,
+        RejectReason::Syntax,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl RejectReason {
             RejectReason::Encoding => "encoding",
             RejectReason::EventId => "event-id",
             RejectReason::Header => "header",
+            RejectReason::Syntax => "syntax",
         }
     }
 
@@ -71,15 +75,9 @@ pub struct Reject {
     /// 1-based line number in the decompressed text.
     pub line: u64,
     pub reason: RejectReason,
-    /// The raw line, without its line end, as read (before any decoding).
-    pub raw: Vec<u8>,
-}
-
-impl Reject {
-    /// The raw line as text: valid UTF-8 as is, every other byte as `\xNN`.
-    pub fn raw_text(&self) -> String {
-        escape_bytes(&self.raw)
-    }
+    /// The raw line without its line end, as text: decoded in the file's encoding, every
+    /// byte that is not valid in it written as `\xNN`.
+    pub raw: String,
 }
 
 /// Renders bytes as text, escaping every byte that is not part of valid UTF-8 as `\xNN`

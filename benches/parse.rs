@@ -1,0 +1,92 @@
+//! Parse + normalize throughput of one core: bytes of log text to Arrow batches.
+//!
+//! The lines imitate `tenken gen` output (ids, both timestamp layouts, Japanese detail,
+//! some quoted with commas). Run: `cargo bench --bench parse`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use encoding_rs::SHIFT_JIS;
+use tenken::normalize::{DecoderBuilder, Encoding, Format};
+
+const OPS: [&str; 8] = ["VIEW", "SEARCH", "VIEW", "PRINT", "VIEW", "INPUT", "VERIFY", "LOGIN"];
+const DETAILS: [&str; 4] =
+    ["住民票の写し 広域交付", "\"本人確認情報照会, 転入\"", "転出証明書", "\"帳票 \"\"至急\"\" 出力\""];
+
+fn csv_text(lines: usize) -> String {
+    let mut s = String::from(
+        "event_id,timestamp,terminal_id,operator_id,auth_method,operation,business_code,target_code,record_count,request_no,approval_no,ref_event_id,result,detail\n",
+    );
+    for i in 0..lines {
+        let ts = if i % 3 == 0 {
+            format!("2026/04/01 {:02}:{:02}:{:02}", 8 + i / 3600 % 9, i / 60 % 60, i % 60)
+        } else {
+            format!("2026-04-01T{:02}:{:02}:{:02}.{:03}+09:00", 8 + i / 3600 % 9, i / 60 % 60, i % 60, i % 1000)
+        };
+        s.push_str(&format!(
+            "KW{:02}-20260401-{:06},{ts},KW{:02}-T{:02},OP{:05},{},{},W0{},{:011},{},REQ-2026-{:06},,,OK,{}\n",
+            i % 7,
+            i,
+            i % 7,
+            i % 12,
+            i % 140,
+            if i % 50 == 0 { "VEIN" } else { "" },
+            OPS[i % OPS.len()],
+            1 + i % 3,
+            10_000_000_000u64 + (i as u64 * 7919) % 89_999_999_999,
+            i % 4,
+            i,
+            DETAILS[i % DETAILS.len()],
+        ));
+    }
+    s
+}
+
+fn kv_text(lines: usize) -> String {
+    let mut s = String::new();
+    for i in 0..lines {
+        s.push_str(&format!(
+            "2026-04-01T{:02}:{:02}:{:02}.{:03}+09:00 id=KW01-{i:07} term=KW01-T{:02} op=OP{:05} auth= act={} biz=W01 tgt={:011} n=1 req=REQ-2026-{i:06} apv= ref= res=OK msg=\"住民票の写し 広域交付\"\n",
+            8 + i / 3600 % 9,
+            i / 60 % 60,
+            i % 60,
+            i % 1000,
+            i % 12,
+            i % 140,
+            OPS[i % OPS.len()],
+            10_000_000_000u64 + i as u64,
+        ));
+    }
+    s
+}
+
+fn decode(c: &mut Criterion) {
+    let name: Arc<str> = "bench.csv".into();
+    let csv = csv_text(20_000);
+    let kv = kv_text(20_000);
+    let cp932 = SHIFT_JIS.encode(&csv).0.into_owned();
+    let mut group = c.benchmark_group("decode");
+    let cases: [(&str, &[u8], Format, Encoding); 3] = [
+        ("csv-utf8", csv.as_bytes(), Format::Csv, Encoding::Utf8),
+        ("csv-cp932", &cp932, Format::Csv, Encoding::Cp932),
+        ("kv-utf8", kv.as_bytes(), Format::Kv, Encoding::Utf8),
+    ];
+    for (label, bytes, format, encoding) in cases {
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let mut d = DecoderBuilder::new(format, Arc::clone(&name))
+                    .with_encoding(encoding)
+                    .with_batch_rows(usize::MAX)
+                    .build();
+                d.decode_final(black_box(bytes)).unwrap();
+                black_box(d.flush().unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

@@ -1,0 +1,131 @@
+//! Telling a file's format and encoding from its content.
+//!
+//! Format: a first line that is the oplog-csv v1 header means CSV; otherwise a line among
+//! the first few that starts with a timestamp and holds `key=value` pairs means key-value
+//! lines. Encoding: a UTF-8 BOM means UTF-8; text that is all ASCII decides nothing (both
+//! encodings read it the same); otherwise valid UTF-8 means UTF-8, and text that is not
+//! but reads further as CP932 means CP932 (Windows terminals export CP932).
+
+use encoding_rs::{DecoderResult, SHIFT_JIS};
+use memchr::memchr_iter;
+
+use crate::normalize::{Encoding, Format, csv, kv};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How many non-blank lines are looked at to recognise key-value lines.
+const SNIFF_LINES: usize = 8;
+
+/// What the start of a file says about its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    Format(Format),
+    /// Only blank lines (or nothing): an empty export, not an error.
+    Empty,
+    /// Neither a CSV header nor key-value lines.
+    Unknown,
+}
+
+/// Recognises the format from the first block of a file.
+pub fn format(block: &[u8]) -> Sniffed {
+    let text = block.strip_prefix(BOM).unwrap_or(block);
+    let mut start = 0;
+    let mut seen = 0;
+    let ends = memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+    for end in ends {
+        if start > text.len() {
+            break;
+        }
+        let line = &text[start..end];
+        start = end + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if seen == 0 && csv::is_header(line) {
+            return Sniffed::Format(Format::Csv);
+        }
+        if kv::looks_like_kv(line) {
+            return Sniffed::Format(Format::Kv);
+        }
+        seen += 1;
+        if seen == SNIFF_LINES {
+            break;
+        }
+    }
+    if seen == 0 { Sniffed::Empty } else { Sniffed::Unknown }
+}
+
+/// The first non-blank line of a block, for error messages (lossy, shortened).
+pub fn first_line(block: &[u8]) -> String {
+    let text = block.strip_prefix(BOM).unwrap_or(block);
+    let line = text
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.is_empty())
+        .unwrap_or(b"");
+    let s = String::from_utf8_lossy(line);
+    s.chars().take(120).collect()
+}
+
+/// The encoding a block shows, or `None` when it cannot tell yet (all ASCII).
+pub fn encoding(block: &[u8], file_start: bool) -> Option<Encoding> {
+    if file_start && block.starts_with(BOM) {
+        return Some(Encoding::Utf8);
+    }
+    if block.is_ascii() {
+        return None;
+    }
+    let utf8_ok = match simdutf8::compat::from_utf8(block) {
+        Ok(_) => return Some(Encoding::Utf8),
+        Err(e) => e.valid_up_to(),
+    };
+    if cp932_valid_prefix(block) > utf8_ok { Some(Encoding::Cp932) } else { Some(Encoding::Utf8) }
+}
+
+/// How many leading bytes of `bytes` decode as CP932 without error.
+fn cp932_valid_prefix(bytes: &[u8]) -> usize {
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(64 * 1024);
+    let mut done = 0;
+    while done < bytes.len() {
+        out.clear();
+        let (result, read) = decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, false);
+        match result {
+            DecoderResult::Malformed(bad, after) => return done + read - bad as usize - after as usize,
+            DecoderResult::InputEmpty => return bytes.len(),
+            DecoderResult::OutputFull => done += read,
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let header = csv::HEADER.join(",");
+        assert_eq!(format(format!("\u{feff}{header}\r\nE1,...").as_bytes()), Sniffed::Format(Format::Csv));
+        assert_eq!(format(b"\n\n2026/04/01 08:45:12 id=E1 act=VIEW\n"), Sniffed::Format(Format::Kv));
+        assert_eq!(format(b"garbage\n2026/04/01 08:45:12 id=E1 act=VIEW\n"), Sniffed::Format(Format::Kv));
+        assert_eq!(format(b"\r\n\n"), Sniffed::Empty);
+        assert_eq!(format(b""), Sniffed::Empty);
+        assert_eq!(format(b"name,age\nbob,3\n"), Sniffed::Unknown);
+        assert_eq!(first_line(b"\n  hello\r\nx"), "  hello");
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(encoding(b"\xEF\xBB\xBFabc", true), Some(Encoding::Utf8));
+        assert_eq!(encoding(b"plain ascii\n", true), None);
+        assert_eq!(encoding("住民票\n".as_bytes(), false), Some(Encoding::Utf8));
+        let (sjis, _, _) = SHIFT_JIS.encode("住民票の写し,ソ\n");
+        assert_eq!(encoding(&sjis, false), Some(Encoding::Cp932));
+        // A UTF-8 file with one bad byte stays UTF-8 (the line will be rejected).
+        let mut bad = "住民票の写し".repeat(10).into_bytes();
+        bad.push(0xff);
+        assert_eq!(encoding(&bad, false), Some(Encoding::Utf8));
+    }
+}

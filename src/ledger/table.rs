@@ -1,0 +1,372 @@
+//! The one reader behind every `.csv` ledger: encoding detection, RFC 4180 records, the
+//! header check, and cell errors that point at `path:line:column`.
+//!
+//! Offices keep their registers in spreadsheets and export them as CSV, in UTF-8 (with or
+//! without a BOM) or in CP932 when the export is "CSV (comma separated)" of a Japanese
+//! Excel. The reader decodes the whole file once (registers are small), then hands each
+//! table parser rows of trimmed cells that know their 1-based line in the file, so every
+//! validation error can name the exact cell a clerk has to correct.
+//!
+//! Conventions a reviewer would expect from a spreadsheet export, and that the parsers
+//! rely on:
+//! * the header is the first non-blank record, compared trimmed and in order with the
+//!   column list of `ledgers.md`;
+//! * blank lines, and records whose cells are all empty (`,,,` rows), are skipped;
+//! * extra trailing cells are tolerated when empty and rejected otherwise;
+//! * a row with fewer cells than the header reads the missing trailing cells as empty, so
+//!   an optional last column (a terminal's `calendar`, a form's `target_code`) may be left
+//!   out, and a missing required cell is reported by the column's own check;
+//! * the column of an error is the 1-based cell number, as a spreadsheet counts columns.
+
+use std::path::{Path, PathBuf};
+
+use encoding_rs::SHIFT_JIS;
+
+use super::LedgerError;
+
+/// The UTF-8 byte-order mark some spreadsheet exports start with.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Decodes a ledger file: UTF-8 BOM → UTF-8; valid UTF-8 → UTF-8; else CP932.
+///
+/// `encoding_rs::SHIFT_JIS` is the WHATWG Shift_JIS decoder, which is the Windows-31J
+/// (CP932) mapping, NEC and IBM extensions included. Bytes that neither encoding accepts
+/// are an error naming the first line that holds them.
+pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<String, LedgerError> {
+    if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+        // A BOM is an explicit claim of UTF-8: do not fall back to CP932 behind it.
+        return match std::str::from_utf8(rest) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(e) => Err(LedgerError::Line {
+                path: path.to_owned(),
+                line: line_of(rest, e.valid_up_to()),
+                message: "invalid UTF-8 after a UTF-8 byte-order mark".into(),
+            }),
+        };
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok(s.to_owned());
+    }
+    if let Some(s) = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes) {
+        return Ok(s.into_owned());
+    }
+    // Locate the first bad line. Splitting at `\n` is safe in CP932: 0x0A is never the
+    // second byte of a double-byte character.
+    let mut line = 1;
+    for (i, chunk) in bytes.split(|&b| b == b'\n').enumerate() {
+        if SHIFT_JIS
+            .decode_without_bom_handling_and_without_replacement(chunk)
+            .is_none()
+        {
+            line = i as u64 + 1;
+            break;
+        }
+    }
+    Err(LedgerError::Line {
+        path: path.to_owned(),
+        line,
+        message: "bytes that are neither UTF-8 nor CP932 (Shift_JIS)".into(),
+    })
+}
+
+/// The 1-based line holding byte `offset` of `bytes`.
+fn line_of(bytes: &[u8], offset: usize) -> u64 {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// Reads a file and decodes it as [`decode`] does.
+pub(crate) fn read_text(path: &Path) -> Result<String, LedgerError> {
+    let bytes = std::fs::read(path).map_err(|source| LedgerError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    decode(path, &bytes)
+}
+
+/// One data row: its trimmed cells, exactly as many as the header has columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    /// 1-based line of the row's first character in the file (the header is line 1).
+    pub line: u64,
+    cells: Vec<String>,
+}
+
+impl Row {
+    /// The trimmed cell of 0-based column `col` (empty past the row's end).
+    pub fn cell(&self, col: usize) -> &str {
+        self.cells.get(col).map_or("", String::as_str)
+    }
+}
+
+/// A CSV ledger after the header check: its rows and what is needed to name a cell.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub path: PathBuf,
+    pub columns: &'static [&'static str],
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    /// Reads, decodes and splits `path`, checking the header against `columns`.
+    pub fn read(path: &Path, columns: &'static [&'static str]) -> Result<Table, LedgerError> {
+        let text = read_text(path)?;
+        Table::parse(path, &text, columns)
+    }
+
+    /// Splits already decoded text (a leading BOM, if still there, is ignored).
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        columns: &'static [&'static str],
+    ) -> Result<Table, LedgerError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut table = Table {
+            path: path.to_owned(),
+            columns,
+            rows: Vec::new(),
+        };
+        let mut header_seen = false;
+        for record in reader.records() {
+            let record = record.map_err(|e| table.csv_error(&e))?;
+            let line = record
+                .position()
+                .map_or(1, |p| record_line(text.as_bytes(), p));
+            let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            if !header_seen {
+                table.check_header(line, &cells)?;
+                header_seen = true;
+                continue;
+            }
+            table.rows.push(table.row(line, cells)?);
+        }
+        if !header_seen {
+            return Err(LedgerError::File {
+                path: path.to_owned(),
+                message: format!(
+                    "the file is empty; expected the header `{}`",
+                    columns.join(",")
+                ),
+            });
+        }
+        Ok(table)
+    }
+
+    fn check_header(&self, line: u64, cells: &[String]) -> Result<(), LedgerError> {
+        let found = trim_trailing_empty(cells);
+        if found.len() == self.columns.len() && found.iter().zip(self.columns).all(|(f, c)| f == c)
+        {
+            return Ok(());
+        }
+        let column = found
+            .iter()
+            .zip(self.columns)
+            .position(|(f, c)| f != c)
+            .unwrap_or(found.len().min(self.columns.len()));
+        Err(LedgerError::Cell {
+            path: self.path.clone(),
+            line,
+            column: column as u64 + 1,
+            message: format!(
+                "header: expected `{}`, found `{}`",
+                self.columns.join(","),
+                found.join(",")
+            ),
+        })
+    }
+
+    fn row(&self, line: u64, mut cells: Vec<String>) -> Result<Row, LedgerError> {
+        let n = self.columns.len();
+        if let Some(extra) = cells.iter().skip(n).position(|c| !c.is_empty()) {
+            let col = n + extra;
+            return Err(self.error(
+                line,
+                col,
+                format!(
+                    "unexpected value `{}` after the last column `{}` ({} columns expected)",
+                    cells[col],
+                    self.columns[n - 1],
+                    n
+                ),
+            ));
+        }
+        cells.truncate(n);
+        Ok(Row { line, cells })
+    }
+
+    fn csv_error(&self, e: &csv::Error) -> LedgerError {
+        match e.position() {
+            Some(pos) => LedgerError::Line {
+                path: self.path.clone(),
+                line: pos.line(),
+                message: format!("unreadable CSV: {e}"),
+            },
+            None => LedgerError::File {
+                path: self.path.clone(),
+                message: format!("unreadable CSV: {e}"),
+            },
+        }
+    }
+
+    /// An error at `line`, 0-based column `col`.
+    pub fn error(&self, line: u64, col: usize, message: String) -> LedgerError {
+        LedgerError::Cell {
+            path: self.path.clone(),
+            line,
+            column: col as u64 + 1,
+            message,
+        }
+    }
+
+    /// An error about the value of `row`'s column `col`: ``column_name: `value` what``.
+    pub fn bad(&self, row: &Row, col: usize, what: &str) -> LedgerError {
+        let name = self.columns.get(col).copied().unwrap_or("?");
+        self.error(row.line, col, format!("{name}: `{}` {what}", row.cell(col)))
+    }
+
+    /// The cell of `col`, which must not be empty.
+    pub fn required<'r>(&self, row: &'r Row, col: usize) -> Result<&'r str, LedgerError> {
+        let v = row.cell(col);
+        if v.is_empty() {
+            let name = self.columns.get(col).copied().unwrap_or("?");
+            return Err(self.error(
+                row.line,
+                col,
+                format!("{name}: empty (a value is required)"),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// The cell of `col` as a date: `YYYY-MM-DD`, or `YYYY/M/D` as spreadsheets re-save it.
+    pub fn day(&self, row: &Row, col: usize) -> Result<crate::time::Day, LedgerError> {
+        let v = self.required(row, col)?;
+        crate::time::parse_day(v).ok_or_else(|| self.bad(row, col, "is not a date (YYYY-MM-DD)"))
+    }
+}
+
+/// The 1-based line where a record really starts. The `csv` crate positions a record
+/// where the read began, i.e. before the previous record's line terminator and any blank
+/// lines it skipped, so those line breaks are stepped over here.
+fn record_line(text: &[u8], pos: &csv::Position) -> u64 {
+    let start = usize::try_from(pos.byte()).unwrap_or(usize::MAX);
+    let skipped = text
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
+    pos.line() + skipped
+}
+
+fn trim_trailing_empty(cells: &[String]) -> &[String] {
+    let end = cells
+        .iter()
+        .rposition(|c| !c.is_empty())
+        .map_or(0, |i| i + 1);
+    &cells[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLS: &[&str] = &["a", "b", "c"];
+
+    fn parse(text: &str) -> Result<Table, LedgerError> {
+        Table::parse(Path::new("t.csv"), text, COLS)
+    }
+
+    fn cells(t: &Table) -> Vec<(u64, Vec<&str>)> {
+        t.rows
+            .iter()
+            .map(|r| (r.line, (0..3).map(|i| r.cell(i)).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn decodes_utf8_bom_and_cp932() {
+        let p = Path::new("x.csv");
+        assert_eq!(decode(p, "川崎".as_bytes()).unwrap(), "川崎");
+        assert_eq!(decode(p, b"\xEF\xBB\xBFa,b").unwrap(), "a,b");
+        // 川崎 in CP932 is 90 EC 8D E8.
+        assert_eq!(decode(p, b"\x90\xEC\x8D\xE8").unwrap(), "川崎");
+        // NEC special character ① (CP932 0x8740) is part of Windows-31J.
+        assert_eq!(decode(p, b"\x87\x40").unwrap(), "①");
+    }
+
+    #[test]
+    fn undecodable_bytes_name_the_line() {
+        // 0x85 0x20 is no character in CP932 (0x85 lead byte, invalid trail) nor UTF-8.
+        let err = decode(Path::new("x.csv"), b"a,b\r\nc,d\r\ne,\x85\x20\r\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.csv:3: bytes that are neither UTF-8 nor CP932 (Shift_JIS)"
+        );
+        let err = decode(Path::new("x.csv"), b"\xEF\xBB\xBFa\n\x90\xEC").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.csv:2: invalid UTF-8 after a UTF-8 byte-order mark"
+        );
+    }
+
+    #[test]
+    fn rows_know_their_lines() {
+        let t = parse("a,b,c\r\n\r\n1, 2 ,3\r\n,,\r\n\"x\ny\",,\r\n4,5,6,,\r\n").unwrap();
+        assert_eq!(
+            cells(&t),
+            vec![
+                (3, vec!["1", "2", "3"]),
+                (5, vec!["x\ny", "", ""]),
+                (7, vec!["4", "5", "6"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn short_rows_read_as_empty_cells() {
+        let t = parse("a,b,c\n1\n").unwrap();
+        assert_eq!(cells(&t), vec![(2, vec!["1", "", ""])]);
+    }
+
+    #[test]
+    fn header_is_checked_trimmed_in_order() {
+        assert!(parse(" a , b ,c,,\n").is_ok());
+        let err = parse("a,c,b\n").unwrap_err().to_string();
+        assert_eq!(err, "t.csv:1:2: header: expected `a,b,c`, found `a,c,b`");
+        let err = parse("a,b\n").unwrap_err().to_string();
+        assert_eq!(err, "t.csv:1:3: header: expected `a,b,c`, found `a,b`");
+        let err = parse("\n\n").unwrap_err().to_string();
+        assert!(err.contains("empty") && err.contains("`a,b,c`"), "{err}");
+    }
+
+    #[test]
+    fn non_empty_extra_cells_are_rejected() {
+        let err = parse("a,b,c\n1,2,3,,x\n").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.csv:2:5: unexpected value `x` after the last column `c` (3 columns expected)"
+        );
+    }
+
+    #[test]
+    fn cell_errors_quote_the_value() {
+        let t = parse("a,b,c\n1,2026-13-01,\n").unwrap();
+        let row = &t.rows[0];
+        let err = t.day(row, 1).unwrap_err().to_string();
+        assert_eq!(err, "t.csv:2:2: b: `2026-13-01` is not a date (YYYY-MM-DD)");
+        let err = t.required(row, 2).unwrap_err().to_string();
+        assert_eq!(err, "t.csv:2:3: c: empty (a value is required)");
+    }
+}

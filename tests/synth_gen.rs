@@ -629,9 +629,17 @@ fn read_ledgers(root: &Path) -> Ledgers {
     }
 }
 
+/// National holidays of the test ranges, copied by hand from the Cabinet Office's list
+/// (内閣府「国民の祝日について」), so that the checker does not share the generator's
+/// holiday code.
 fn holidays() -> Holidays {
-    // The test ranges start in April 2026, where no national holiday falls before the 29th.
-    Holidays::default()
+    let days = [
+        "2026-01-01", "2026-01-12", "2026-02-11", "2026-02-23", "2026-03-20", "2026-04-29",
+        "2026-05-03", "2026-05-04", "2026-05-05", "2026-05-06", "2026-07-20", "2026-08-11",
+        "2026-09-21", "2026-09-22", "2026-09-23", "2026-10-12", "2026-11-03", "2026-11-23",
+        "2027-01-01", "2027-01-11",
+    ];
+    Holidays::from_days(days.iter().map(|d| (time::parse_day(d).unwrap(), String::new())))
 }
 
 impl Ledgers {
@@ -1257,4 +1265,95 @@ fn sizes_scale_with_flags() {
     let big = gen_into(b.path(), params(1, 2, 1, 2.0, 0.0, 0.0), None);
     assert!(small.events >= 10 && small.events < 1000, "{small:?}");
     assert!(big.events > 5 * small.events, "{big:?} vs {small:?}");
+}
+
+/// A wider sweep over seeds, sizes and rates (slow in debug: `cargo test -- --ignored`).
+#[test]
+#[ignore]
+fn many_seeds_labels_exact() {
+    for seed in 100..140u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let days = 3 + (seed % 9) as u32;
+        let offices = 1 + (seed % 4) as u32;
+        let scale = [0.1, 0.5, 1.0, 1.5][(seed % 4) as usize];
+        let start = ["2026-04-01", "2026-04-25", "2026-12-24", "2026-09-17"][(seed / 4 % 4) as usize];
+        let p = GenParams {
+            start: start.into(),
+            ..params(seed, days, offices, scale, 3.0, 0.02)
+        };
+        gen_into(dir.path(), p, None);
+        let c = check_dataset(dir.path());
+        assert_labels_exact(&c);
+        eprintln!("seed {seed}: {} events, {} findings", c.evs.len(), c.labels.findings.len());
+    }
+}
+
+#[test]
+fn ledgers_load_with_the_engines_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_into(dir.path(), params(8, 6, 3, 0.5, 2.0, 0.0), None);
+    let l = tenken::ledger::Ledgers::load(&dir.path().join("ledgers")).unwrap();
+    let mine = read_ledgers(dir.path());
+    assert_eq!(l.operators.len(), mine.ops.len());
+    assert_eq!(l.terminals.len(), mine.terms.len());
+    assert_eq!(l.watchlist.len(), mine.watch.len());
+    assert_eq!(l.approvals.len(), mine.approvals.len());
+    let requests = l.requests.as_ref().expect("requests.csv present");
+    assert_eq!(requests.len(), mine.requests.values().map(Vec::len).sum::<usize>());
+    assert!(l.rules.request_exempt_business_codes.contains("Z01"));
+    assert!(l.calendars.get("branch").is_some());
+    // Both readings agree on every working day and its hours.
+    for day in time::parse_day("2026-04-01").unwrap()..time::parse_day("2026-05-10").unwrap() {
+        for name in ["default", "branch"] {
+            let theirs = l.calendars.get(name).unwrap().working_hours(day, &l.calendars.holidays);
+            let ours = mine.working(&mine.cals[name], day);
+            assert_eq!(
+                theirs.map(|h| (h.open_min as i64, h.close_min as i64)),
+                ours,
+                "{name} {}",
+                time::format_day(day)
+            );
+        }
+    }
+}
+
+/// The engine's own readers see the same malformed lines, with the same reasons, and the
+/// same number of events as the labels say.
+#[test]
+fn engine_readers_agree_with_the_labels() {
+    use tenken::ingest::{Message, ReadOptions, discover, read_files};
+    let dir = tempfile::tempdir().unwrap();
+    let s = gen_into(dir.path(), params(21, 6, 4, 0.5, 1.0, 0.02), None);
+    let labels = read_labels(dir.path());
+    let (files, errors) = discover(&[dir.path().join("logs")]);
+    assert!(errors.is_empty());
+    let mut rejects = BTreeMap::new();
+    let mut rows = 0u64;
+    let counter = tenken::ingest::pipeline::counter();
+    read_files(&files, &ReadOptions::default(), &counter, |m| {
+        match m {
+            Message::Data {
+                batches,
+                rejects: rj,
+                ..
+            } => {
+                rows += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                for r in rj {
+                    let rel = Path::new(&*r.file)
+                        .strip_prefix(dir.path())
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    rejects.insert((rel, r.line), r.reason);
+                }
+            }
+            Message::Done { error, file, .. } => {
+                assert!(error.is_none(), "{:?}: {error:?}", files[file].path);
+            }
+        }
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    assert_eq!(rejects, labels.rejects);
+    assert_eq!(rows, s.events + s.duplicates);
 }

@@ -168,32 +168,7 @@ pub struct World {
 
 /// The national holidays the calendars judge by.
 pub fn holidays() -> Holidays {
-    // Interim table of 2026 until `Holidays::builtin()` lands on main.
-    let days = [
-        "2026-01-01",
-        "2026-01-12",
-        "2026-02-11",
-        "2026-02-23",
-        "2026-03-20",
-        "2026-04-29",
-        "2026-05-03",
-        "2026-05-04",
-        "2026-05-05",
-        "2026-05-06",
-        "2026-07-20",
-        "2026-08-11",
-        "2026-09-21",
-        "2026-09-22",
-        "2026-09-23",
-        "2026-10-12",
-        "2026-11-03",
-        "2026-11-23",
-    ];
-    Holidays::from_days(
-        days.iter()
-            .filter_map(|d| time::parse_day(d))
-            .map(|d| (d, "祝日".to_owned())),
-    )
+    Holidays::builtin()
 }
 
 fn cal_default(start: Day, end: Day) -> Calendar {

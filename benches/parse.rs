@@ -10,9 +10,15 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use encoding_rs::SHIFT_JIS;
 use tenken::normalize::{DecoderBuilder, Encoding, Format};
 
-const OPS: [&str; 8] = ["VIEW", "SEARCH", "VIEW", "PRINT", "VIEW", "INPUT", "VERIFY", "LOGIN"];
-const DETAILS: [&str; 4] =
-    ["住民票の写し 広域交付", "\"本人確認情報照会, 転入\"", "転出証明書", "\"帳票 \"\"至急\"\" 出力\""];
+const OPS: [&str; 8] = [
+    "VIEW", "SEARCH", "VIEW", "PRINT", "VIEW", "INPUT", "VERIFY", "LOGIN",
+];
+const DETAILS: [&str; 4] = [
+    "住民票の写し 広域交付",
+    "\"本人確認情報照会, 転入\"",
+    "転出証明書",
+    "\"帳票 \"\"至急\"\" 出力\"",
+];
 
 fn csv_text(lines: usize) -> String {
     let mut s = String::from(
@@ -20,9 +26,20 @@ fn csv_text(lines: usize) -> String {
     );
     for i in 0..lines {
         let ts = if i % 3 == 0 {
-            format!("2026/04/01 {:02}:{:02}:{:02}", 8 + i / 3600 % 9, i / 60 % 60, i % 60)
+            format!(
+                "2026/04/01 {:02}:{:02}:{:02}",
+                8 + i / 3600 % 9,
+                i / 60 % 60,
+                i % 60
+            )
         } else {
-            format!("2026-04-01T{:02}:{:02}:{:02}.{:03}+09:00", 8 + i / 3600 % 9, i / 60 % 60, i % 60, i % 1000)
+            format!(
+                "2026-04-01T{:02}:{:02}:{:02}.{:03}+09:00",
+                8 + i / 3600 % 9,
+                i / 60 % 60,
+                i % 60,
+                i % 1000
+            )
         };
         s.push_str(&format!(
             "KW{:02}-20260401-{:06},{ts},KW{:02}-T{:02},OP{:05},{},{},W0{},{:011},{},REQ-2026-{:06},,,OK,{}\n",

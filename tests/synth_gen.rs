@@ -634,12 +634,31 @@ fn read_ledgers(root: &Path) -> Ledgers {
 /// holiday code.
 fn holidays() -> Holidays {
     let days = [
-        "2026-01-01", "2026-01-12", "2026-02-11", "2026-02-23", "2026-03-20", "2026-04-29",
-        "2026-05-03", "2026-05-04", "2026-05-05", "2026-05-06", "2026-07-20", "2026-08-11",
-        "2026-09-21", "2026-09-22", "2026-09-23", "2026-10-12", "2026-11-03", "2026-11-23",
-        "2027-01-01", "2027-01-11",
+        "2026-01-01",
+        "2026-01-12",
+        "2026-02-11",
+        "2026-02-23",
+        "2026-03-20",
+        "2026-04-29",
+        "2026-05-03",
+        "2026-05-04",
+        "2026-05-05",
+        "2026-05-06",
+        "2026-07-20",
+        "2026-08-11",
+        "2026-09-21",
+        "2026-09-22",
+        "2026-09-23",
+        "2026-10-12",
+        "2026-11-03",
+        "2026-11-23",
+        "2027-01-01",
+        "2027-01-11",
     ];
-    Holidays::from_days(days.iter().map(|d| (time::parse_day(d).unwrap(), String::new())))
+    Holidays::from_days(
+        days.iter()
+            .map(|d| (time::parse_day(d).unwrap(), String::new())),
+    )
 }
 
 impl Ledgers {
@@ -1276,7 +1295,8 @@ fn many_seeds_labels_exact() {
         let days = 3 + (seed % 9) as u32;
         let offices = 1 + (seed % 4) as u32;
         let scale = [0.1, 0.5, 1.0, 1.5][(seed % 4) as usize];
-        let start = ["2026-04-01", "2026-04-25", "2026-12-24", "2026-09-17"][(seed / 4 % 4) as usize];
+        let start =
+            ["2026-04-01", "2026-04-25", "2026-12-24", "2026-09-17"][(seed / 4 % 4) as usize];
         let p = GenParams {
             start: start.into(),
             ..params(seed, days, offices, scale, 3.0, 0.02)
@@ -1284,7 +1304,11 @@ fn many_seeds_labels_exact() {
         gen_into(dir.path(), p, None);
         let c = check_dataset(dir.path());
         assert_labels_exact(&c);
-        eprintln!("seed {seed}: {} events, {} findings", c.evs.len(), c.labels.findings.len());
+        eprintln!(
+            "seed {seed}: {} events, {} findings",
+            c.evs.len(),
+            c.labels.findings.len()
+        );
     }
 }
 
@@ -1299,13 +1323,20 @@ fn ledgers_load_with_the_engines_loader() {
     assert_eq!(l.watchlist.len(), mine.watch.len());
     assert_eq!(l.approvals.len(), mine.approvals.len());
     let requests = l.requests.as_ref().expect("requests.csv present");
-    assert_eq!(requests.len(), mine.requests.values().map(Vec::len).sum::<usize>());
+    assert_eq!(
+        requests.len(),
+        mine.requests.values().map(Vec::len).sum::<usize>()
+    );
     assert!(l.rules.request_exempt_business_codes.contains("Z01"));
     assert!(l.calendars.get("branch").is_some());
     // Both readings agree on every working day and its hours.
     for day in time::parse_day("2026-04-01").unwrap()..time::parse_day("2026-05-10").unwrap() {
         for name in ["default", "branch"] {
-            let theirs = l.calendars.get(name).unwrap().working_hours(day, &l.calendars.holidays);
+            let theirs = l
+                .calendars
+                .get(name)
+                .unwrap()
+                .working_hours(day, &l.calendars.holidays);
             let ours = mine.working(&mine.cals[name], day);
             assert_eq!(
                 theirs.map(|h| (h.open_min as i64, h.close_min as i64)),
@@ -1356,4 +1387,45 @@ fn engine_readers_agree_with_the_labels() {
     .unwrap();
     assert_eq!(rejects, labels.rejects);
     assert_eq!(rows, s.events + s.duplicates);
+}
+
+#[test]
+fn command_line_writes_refuses_and_replaces() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("set");
+    let run = |extra: &[&str]| {
+        let mut cmd = Command::cargo_bin("tenken").unwrap();
+        cmd.args(["gen", "--out"]).arg(&out);
+        cmd.args(["--days", "2", "--offices", "2", "--scale", "0.1"]);
+        cmd.args(extra);
+        cmd.assert()
+    };
+    let ok = run(&[]).success();
+    let stdout = String::from_utf8(ok.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("events"), "{stdout}");
+    assert!(out.join("labels.csv").exists() && out.join("ledgers/requests.csv").exists());
+    let gen_toml = std::fs::read_to_string(out.join("gen.toml")).unwrap();
+    let p: GenParams = toml::from_str(&gen_toml).unwrap();
+    assert_eq!((p.days, p.offices, p.scale), (2, 2, 0.1));
+    // A second run into the same folder needs --force, and then replaces the set.
+    let refused = run(&["--seed", "2"]).code(2);
+    let stderr = String::from_utf8(refused.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("not empty"), "{stderr}");
+    std::fs::write(out.join("notes.txt"), "kept").unwrap();
+    run(&["--seed", "2", "--force", "--quiet"])
+        .success()
+        .stdout("");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "kept"
+    );
+    let p: GenParams =
+        toml::from_str(&std::fs::read_to_string(out.join("gen.toml")).unwrap()).unwrap();
+    assert_eq!(p.seed, 2);
+    // Bad flags: exit status 2 with a message naming the flag.
+    let bad = run(&["--force", "--start", "2026-02-30"]).code(2);
+    let stderr = String::from_utf8(bad.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("--start"), "{stderr}");
+    run(&["--force", "--compress", "bz2"]).code(2);
 }

@@ -226,6 +226,49 @@ impl Variant {
     }
 }
 
+impl Variant {
+    /// The rules whose findings the variant's events carry (`unverified-change` of a
+    /// self-verification only when no colleague verifies; a burst of a known id adds no
+    /// other rule because the following log-in is clean).
+    pub fn rules(self) -> &'static [RuleId] {
+        use RuleId::*;
+        match self {
+            Variant::Hardcopy => &[ScreenHardcopy],
+            Variant::RecordingDevice => &[RecordingDevice],
+            Variant::UndesignatedUnregistered
+            | Variant::UndesignatedExpired
+            | Variant::UndesignatedLateStart => &[UndesignatedOperator],
+            Variant::OutOfScope | Variant::OutOfScopeEmpty => &[OutOfScopeBusiness],
+            Variant::UnassignedUnregistered
+            | Variant::UnassignedOtherOffice
+            | Variant::UnassignedNotListed => &[UnassignedTerminal],
+            Variant::OutputWithoutRequestPrint
+            | Variant::OutputWithoutRequestView
+            | Variant::OutputWithoutRequestExtract => &[OutputWithoutRequest],
+            Variant::UnmatchedUnknown
+            | Variant::UnmatchedOtherResident
+            | Variant::UnmatchedReceivedLater => &[UnmatchedRequest],
+            Variant::UnapprovedNoApproval
+            | Variant::UnapprovedExpired
+            | Variant::UnapprovedOverMax
+            | Variant::UnapprovedOtherOperator => &[UnapprovedMassOutput],
+            Variant::SplitMassOutput => &[SplitMassOutput],
+            Variant::SelfVerification => &[SelfVerification, UnverifiedChange],
+            Variant::SelfVerificationAndColleague => &[SelfVerification],
+            Variant::UnverifiedChange | Variant::UnverifiedNgVerify => &[UnverifiedChange],
+            Variant::ConcurrentTerminals => &[ConcurrentTerminals],
+            Variant::AuthBurstUnknownId
+            | Variant::AuthBurstKnownId
+            | Variant::AuthBurstTerminal => &[AuthFailureBurst],
+            Variant::BrowsingSpike => &[BrowsingSpike],
+            Variant::WatchlistAccess => &[WatchlistAccess],
+            Variant::OffHoursEvening | Variant::OffHoursEarly | Variant::OffHoursClosedDay => {
+                &[OffHours]
+            }
+        }
+    }
+}
+
 /// Injects one anomaly, starting with `list[first]` and passing the turn on while a
 /// variant cannot be built on this day. Returns the variant built.
 pub fn inject(ctx: &mut DayCtx<'_>, list: &[Variant], first: usize) -> Option<Variant> {
@@ -736,7 +779,18 @@ fn changes(ctx: &mut DayCtx<'_>, v: Variant) -> Option<()> {
         return None;
     }
     const CHANGE_CODES: [&str; 3] = ["U01", "W03", "C01"];
-    let s = slot(ctx, 15, |_, _, r| {
+    let (open, close) = ctx.hours?;
+    // A colleague's verify comes from one of their later sessions: leave the afternoon.
+    let colleague = matches!(
+        v,
+        Variant::SelfVerificationAndColleague | Variant::UnverifiedNgVerify
+    );
+    let hi = if colleague {
+        open + (close - open) / 2
+    } else {
+        close - 5 * 60_000
+    };
+    let s = slot_in(ctx, open + 5 * 60_000, hi, 15 * 60_000, |_, _, r| {
         CHANGE_CODES.iter().any(|c| r.business.allows(Some(c)))
     })?;
     let codes: Vec<&'static str> = CHANGE_CODES
@@ -1037,37 +1091,21 @@ pub fn closed_day_kind(ctx: &DayCtx<'_>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::RuleId;
+    use crate::synth::config::{Compress, Encoding, Format, GenParams};
+    use crate::synth::day::{attach_verifies, clean_traffic, flatten};
+    use crate::synth::world::{World, rng_for};
 
     #[test]
-    fn working_list_covers_every_rule_but_off_hours_in_its_first_fifteen() {
-        let rules_of = |v: Variant| -> Vec<RuleId> {
-            let n = v.name();
-            RuleId::ALL
-                .into_iter()
-                .filter(|r| n.starts_with(r.as_str()))
-                .collect()
-        };
-        let mut covered: Vec<RuleId> = WORKING[..15].iter().flat_map(|&v| rules_of(v)).collect();
-        covered.sort();
-        covered.dedup();
-        // Hardcopy's name is the rule's; "undesignated-*" etc. share the rule's prefix,
-        // except the two whose names are shorter than their rule id.
-        let mut missing: Vec<RuleId> = RuleId::ALL
+    fn working_list_takes_every_rule_but_off_hours_first() {
+        let mut first: Vec<RuleId> = WORKING[..15].iter().map(|v| v.rules()[0]).collect();
+        first.sort();
+        first.dedup();
+        let missing: Vec<RuleId> = RuleId::ALL
             .into_iter()
-            .filter(|r| !covered.contains(r))
+            .filter(|r| !first.contains(r))
             .collect();
-        missing.retain(|r| {
-            !matches!(
-                r,
-                RuleId::UndesignatedOperator
-                    | RuleId::UnapprovedMassOutput
-                    | RuleId::OutOfScopeBusiness
-                    | RuleId::UnassignedTerminal
-            )
-        });
         assert_eq!(missing, vec![RuleId::OffHours]);
-        assert!(WORKING[15].name().starts_with("off-hours"));
+        assert_eq!(WORKING[15].rules(), &[RuleId::OffHours]);
         let mut names: Vec<&str> = WORKING.iter().chain(&CLOSED).map(|v| v.name()).collect();
         names.sort();
         names.dedup();
@@ -1075,6 +1113,70 @@ mod tests {
             names.len(),
             WORKING.len() + CLOSED.len(),
             "names are unique"
+        );
+    }
+
+    fn world() -> (crate::synth::config::GenConfig, World) {
+        let cfg = GenParams {
+            seed: 3,
+            days: 10,
+            start: "2026-04-01".into(),
+            offices: 3,
+            scale: 1.0,
+            anomalies: 1.0,
+            malformed: 0.0,
+            formats: vec![Format::Csv],
+            encodings: vec![Encoding::Utf8],
+            compress: vec![Compress::None],
+            duplicates: false,
+            shuffle: false,
+        }
+        .build("x".into())
+        .unwrap();
+        let w = World::build(&cfg);
+        (cfg, w)
+    }
+
+    /// Builds one variant alone on a day, with clean traffic around it, and returns the
+    /// rules its events are labelled with (none from clean traffic).
+    fn flagged(w: &World, office: usize, day: time::Day, v: Variant) -> Option<Vec<RuleId>> {
+        let mut ctx = DayCtx::new(w, office, day, rng_for(5, 9, office as u64, day as u64));
+        build(&mut ctx, v)?;
+        clean_traffic(&mut ctx);
+        let (dropped, unverified) = attach_verifies(&mut ctx);
+        let n = ctx.uids();
+        let sessions = std::mem::take(&mut ctx.sessions);
+        let (evs, _) = flatten(sessions, &dropped, &unverified, n);
+        let mut rules: Vec<RuleId> = evs.iter().flat_map(|e| e.rules()).collect();
+        rules.sort();
+        rules.dedup();
+        Some(rules)
+    }
+
+    #[test]
+    fn every_variant_flags_exactly_its_rules() {
+        let (cfg, w) = world();
+        // Monday 2026-04-06: after the transfer and the expiry, before the late start.
+        let monday = cfg.start + 5;
+        for v in WORKING {
+            let built = (0..w.offices.len()).find_map(|o| flagged(&w, o, monday, v));
+            let Some(rules) = built else {
+                // Late start: nobody starts after the period's third day on this day.
+                assert_eq!(v, Variant::UndesignatedLateStart);
+                continue;
+            };
+            let mut want = v.rules().to_vec();
+            want.sort();
+            assert_eq!(rules, want, "{}", v.name());
+        }
+        // On the third day the late starter is not yet designated.
+        assert!(flagged(&w, 0, cfg.start + 2, Variant::UndesignatedLateStart).is_some());
+        // The branch office (KW03) is closed on Sunday 2026-04-05.
+        let rules = flagged(&w, 2, cfg.start + 4, Variant::OffHoursClosedDay).unwrap();
+        assert_eq!(rules, vec![RuleId::OffHours]);
+        assert!(
+            flagged(&w, 0, cfg.start + 4, Variant::OffHoursClosedDay).is_none(),
+            "open Sunday"
         );
     }
 }

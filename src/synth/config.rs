@@ -93,11 +93,13 @@ impl Compress {
 
 /// Flags of `tenken gen`.
 ///
-/// Sizes: `--scale 1` gives about 8 operators per office and roughly 1,500 events
-/// (≈ 0.2 MB of CSV) per office and working day; the number of operators grows with the
-/// scale, and below 1 the operators also work less. About 7.4 million events make 1 GiB
-/// of plain UTF-8 CSV; `--days 30 --offices 10 --scale 20 --formats csv --encodings utf8
-/// --compress none` writes about 1 GiB.
+/// Sizes: `--scale 1` gives 8 operators per office and about 900 events (0.13 MB of CSV)
+/// per office and working day; above 1 the number of operators grows with the scale,
+/// below 1 the operators also work less (`--days 2 --offices 2 --scale 0.1` is a fixture
+/// of a few hundred events). Plain UTF-8 CSV takes about 142 bytes an event, so 1 GiB is
+/// about 7.1 million events: `--days 30 --offices 10 --scale 31 --formats csv --encodings
+/// utf8 --compress none` writes 1.05 GiB of logs (7.56 million events) and 120 MB of
+/// ledgers, mostly the request register.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenArgs {
     /// Folder to write the data set into (created if missing; must be empty unless --force).
@@ -215,6 +217,14 @@ impl GenParams {
             return Err(format!(
                 "--scale {}: expected a number above 0 and at most {MAX_SCALE}",
                 self.scale
+            ));
+        }
+        let operators = ((8.0 * self.scale).round() as u64).max(5) * self.offices as u64;
+        if operators >= 100_000 {
+            return Err(format!(
+                "--scale {} --offices {}: {operators} operators; at most 99,999 fit the \
+                 register's ids (OP00001…)",
+                self.scale, self.offices
             ));
         }
         if !(self.anomalies.is_finite() && (0.0..=20.0).contains(&self.anomalies)) {

@@ -154,6 +154,8 @@ struct Rolling {
     views: VecDeque<(i64, u64)>,
     outputs: VecDeque<(i64, i64)>,
     mass_today: bool,
+    /// Reused for counting distinct residents.
+    scratch: Vec<u64>,
 }
 
 impl Rolling {
@@ -174,10 +176,11 @@ impl Rolling {
         if self.views.iter().any(|v| v.1 == target) {
             return true;
         }
-        let mut distinct: Vec<u64> = self.views.iter().map(|v| v.1).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        distinct.len() < limits::CLEAN_DISTINCT_VIEWS
+        self.scratch.clear();
+        self.scratch.extend(self.views.iter().map(|v| v.1));
+        self.scratch.sort_unstable();
+        self.scratch.dedup();
+        self.scratch.len() < limits::CLEAN_DISTINCT_VIEWS
     }
 
     fn may_output(&mut self, t: i64, n: i64) -> bool {
@@ -380,15 +383,12 @@ impl<'w> DayCtx<'w> {
     }
 
     /// An operator id absent from the register: eight characters, where registered ids
-    /// have seven.
+    /// have seven (`GenParams::build` keeps them below 100,000).
     pub fn unregistered_id(&mut self) -> Arc<str> {
+        // Unique within the office-day (at most 20 anomalies of a few ids each); the
+        // same ids on other days are hours apart, beyond every window.
         self.unreg_seq += 1;
-        format!(
-            "OP9{:02}{:03}",
-            (self.office + 1) % 100,
-            (self.unreg_seq + self.rng.random_range(0..500)) % 1000
-        )
-        .into()
+        format!("OP9{:02}{:03}", self.office + 1, self.unreg_seq % 1000).into()
     }
 
     /// Whether `who` is free of reservations around `[s, e]`.
@@ -584,6 +584,14 @@ pub fn clean_traffic(ctx: &mut DayCtx<'_>) {
         }
         let home = terms[op % terms.len()];
         let who = Arc::clone(&ctx.w.operators[op].id);
+        // The protected residents this operator may handle.
+        let watched: Vec<u64> = ctx.w.offices[ctx.office]
+            .watch
+            .iter()
+            .map(|&i| &ctx.w.watch[i])
+            .filter(|w| w.allowed.contains(&op))
+            .map(|w| w.target)
+            .collect();
         let plan = plan_sessions(ctx, &who, open, close);
         let mut roll = Rolling::default();
         for (s, e) in plan {
@@ -593,7 +601,7 @@ pub fn clean_traffic(ctx: &mut DayCtx<'_>) {
                 terms[ctx.rng.random_range(0..terms.len())]
             };
             let terminal = Arc::clone(&ctx.w.terminals[term].id);
-            let sb = clean_session(ctx, op, &row, &who, terminal, s, e, &mut roll);
+            let sb = clean_session(ctx, &row, &watched, &who, terminal, s, e, &mut roll);
             ctx.push_session(Some(op), true, sb);
         }
     }
@@ -643,8 +651,8 @@ fn plan_sessions(ctx: &mut DayCtx<'_>, who: &str, open: i64, close: i64) -> Vec<
 #[allow(clippy::too_many_arguments)]
 fn clean_session(
     ctx: &mut DayCtx<'_>,
-    op: usize,
     row: &Row,
+    watched: &[u64],
     who: &Arc<str>,
     terminal: Arc<str>,
     s: i64,
@@ -660,7 +668,7 @@ fn clean_session(
         if sb.t > stop {
             break;
         }
-        flow(ctx, &mut sb, op, row, roll, stop);
+        flow(ctx, &mut sb, row, watched, roll, stop);
     }
     ctx.logout(&mut sb);
     sb
@@ -673,15 +681,15 @@ fn next(ctx: &mut DayCtx<'_>, sb: &mut Sb, stop: i64) -> bool {
 }
 
 /// One piece of clean work, shaped by the business it is done for.
-fn flow(ctx: &mut DayCtx<'_>, sb: &mut Sb, op: usize, row: &Row, roll: &mut Rolling, stop: i64) {
+fn flow(
+    ctx: &mut DayCtx<'_>,
+    sb: &mut Sb,
+    row: &Row,
+    watched: &[u64],
+    roll: &mut Rolling,
+    stop: i64,
+) {
     // Now and then an allowed operator handles a protected resident, on a proper request.
-    let watched: Vec<u64> = ctx.w.offices[ctx.office]
-        .watch
-        .iter()
-        .map(|&i| &ctx.w.watch[i])
-        .filter(|w| w.allowed.contains(&op))
-        .map(|w| w.target)
-        .collect();
     if !watched.is_empty() && ctx.rng.random_bool(0.03) && row.business.allows(Some("W01")) {
         let target = watched[ctx.rng.random_range(0..watched.len())];
         return resident_flow(ctx, sb, "W01", target, roll, stop);
@@ -923,11 +931,10 @@ pub fn flatten(
     unverified: &[u32],
     n_uids: u32,
 ) -> (Vec<Ev>, Vec<u32>) {
-    let mut evs: Vec<Ev> = sessions
-        .into_iter()
-        .flat_map(|s| s.events)
-        .filter(|e| !dropped.contains(&e.uid))
-        .collect();
+    let mut evs: Vec<Ev> = Vec::with_capacity(sessions.iter().map(|s| s.events.len()).sum());
+    for s in sessions {
+        evs.extend(s.events.into_iter().filter(|e| !dropped.contains(&e.uid)));
+    }
     evs.sort_by_key(|e| e.t);
     let mut rank = vec![u32::MAX; n_uids as usize];
     for (i, e) in evs.iter_mut().enumerate() {

@@ -10,7 +10,7 @@
 //! OUT/logs/<office>/<YYYY-MM-DD>.<csv|log>[.gz|.zst]     one file per office and day
 //! OUT/logs/<office>/<YYYY-MM-DD>-reexport.<…>            one day exported again (duplicates)
 //! OUT/labels.csv       kind,rule_id,event_id,file,line,reason   (see [`labels`])
-//! OUT/anomalies.csv    variant,office,date,event_ids            every injected anomaly
+//! OUT/anomalies.csv    variant,rules,office,date,event_ids      every injected anomaly
 //! OUT/gen.toml         the parameters, and the command that re-makes the data set
 //! ```
 //!
@@ -320,8 +320,13 @@ fn gen_day(w: &World, cfg: &GenConfig, p: &DayPlan) -> Result<DayOut, GenError> 
         } else {
             inj.variant.to_owned()
         };
-        out.injected
-            .push(format!("{name},{},{date},{}\n", office.id, ids.join(";")));
+        let rules: Vec<&str> = v.rules().iter().map(|r| r.as_str()).collect();
+        out.injected.push(format!(
+            "{name},{},{},{date},{}\n",
+            rules.join(";"),
+            office.id,
+            ids.join(";")
+        ));
     }
     Ok(out)
 }
@@ -406,7 +411,10 @@ fn generate_here(cfg: &GenConfig, progress: bool) -> Result<Summary, GenError> {
 
     let mut requests = String::from(world::REQUESTS_HEADER);
     let mut approvals = String::from(world::APPROVALS_HEADER);
-    let mut anomalies = String::from("variant,office,date,event_ids\n");
+    let apv_path = led.join("approvals.csv");
+    let mut apv_file =
+        std::io::BufWriter::new(std::fs::File::create(&apv_path).map_err(io(&apv_path))?);
+    let mut anomalies = String::from("variant,rules,office,date,event_ids\n");
     let req_path = led.join("requests.csv");
     let mut req_file =
         std::io::BufWriter::new(std::fs::File::create(&req_path).map_err(io(&req_path))?);
@@ -437,15 +445,17 @@ fn generate_here(cfg: &GenConfig, progress: bool) -> Result<Summary, GenError> {
                 b.inc(1);
             }
         }
-        // The request register can grow large: stream it out batch by batch.
+        // The registers grow with the data set: stream them out batch by batch.
         std::io::Write::write_all(&mut req_file, requests.as_bytes()).map_err(io(&req_path))?;
         requests.clear();
+        std::io::Write::write_all(&mut apv_file, approvals.as_bytes()).map_err(io(&apv_path))?;
+        approvals.clear();
     }
     std::io::Write::flush(&mut req_file).map_err(io(&req_path))?;
+    std::io::Write::flush(&mut apv_file).map_err(io(&apv_path))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    put(led.join("approvals.csv"), approvals.as_bytes())?;
     settle_pending(&mut labels, latest);
     for l in &labels {
         match l.kind {

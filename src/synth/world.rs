@@ -15,7 +15,7 @@
 //! Business codes come from a role (counter, records, lists, mixed) plus sometimes one
 //! extra code, or `*`; terminals are `*` or a list of one to three of the office's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -162,6 +162,8 @@ pub struct World {
     pub calendars: Vec<Calendar>,
     pub holidays: Holidays,
     pub watch: Vec<WatchRec>,
+    /// Every watch-listed resident, for a quick test.
+    pub watched: HashSet<u64>,
     /// How much of the day operators spend in sessions, 0.05 to 1.
     pub activity: f64,
 }
@@ -409,6 +411,7 @@ impl World {
             operators,
             calendars,
             holidays: holidays(),
+            watched: watch.iter().map(|w| w.target).collect(),
             watch,
             activity,
         }
@@ -460,7 +463,7 @@ impl World {
 
     /// Whether a resident is on the watch list.
     pub fn is_watched(&self, target: u64) -> bool {
-        self.watch.iter().any(|w| w.target == target)
+        self.watched.contains(&target)
     }
 }
 

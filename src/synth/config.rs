@@ -96,7 +96,7 @@ impl Compress {
 /// Sizes: `--scale 1` gives 8 operators per office and about 900 events (0.13 MB of CSV)
 /// per office and working day; above 1 the number of operators grows with the scale,
 /// below 1 the operators also work less (`--days 2 --offices 2 --scale 0.1` is a fixture
-/// of a few hundred events). Plain UTF-8 CSV takes about 142 bytes an event, so 1 GiB is
+/// of about 200 events). Plain UTF-8 CSV takes about 142 bytes an event, so 1 GiB is
 /// about 7.1 million events: `--days 30 --offices 10 --scale 31 --formats csv --encodings
 /// utf8 --compress none` writes 1.05 GiB of logs (7.56 million events) and 120 MB of
 /// ledgers, mostly the request register.

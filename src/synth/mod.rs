@@ -475,8 +475,20 @@ fn generate_here(cfg: &GenConfig, progress: bool) -> Result<Summary, GenError> {
     Ok(sum)
 }
 
-fn mib(b: u64) -> f64 {
-    b as f64 / (1024.0 * 1024.0)
+/// A byte count for people: `812 B`, `43.0 KiB`, `1.05 GiB`.
+fn human(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", UNITS[u])
+    }
 }
 
 /// Runs `tenken gen`.
@@ -489,10 +501,10 @@ pub fn run(args: &GenArgs) -> crate::Result<crate::Exit> {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         println!("tenken gen: wrote {}", cfg.out.display());
         println!(
-            "  logs       {} files, {:.1} MiB on disk ({:.1} MiB decompressed), {} events over {} office-days",
+            "  logs       {} files, {} on disk ({} decompressed), {} events over {} office-days",
             s.files,
-            mib(s.bytes),
-            mib(s.raw_bytes),
+            human(s.bytes),
+            human(s.raw_bytes),
             s.events,
             s.office_days
         );
@@ -505,8 +517,8 @@ pub fn run(args: &GenArgs) -> crate::Result<crate::Exit> {
             s.anomalies, s.findings, s.pending, s.rejects, s.duplicates
         );
         println!(
-            "  took       {secs:.2} s ({:.0} MiB/s decompressed)",
-            mib(s.raw_bytes) / secs
+            "  took       {secs:.2} s ({}/s decompressed)",
+            human((s.raw_bytes as f64 / secs) as u64)
         );
     }
     Ok(crate::Exit::Success)

@@ -226,7 +226,8 @@ impl World {
         let end = cfg.end();
         let n_offices = p.offices as usize;
         let per_office = ((8.0 * p.scale).round() as usize).max(5);
-        let activity = p.scale.clamp(0.05, 1.0);
+        // Small scales shrink the work per operator too, gently: fixtures stay readable.
+        let activity = p.scale.sqrt().clamp(0.15, 1.0);
         let calendars = vec![cal_default(start, end), cal_branch()];
         let styles: Vec<(Format, Encoding)> = STYLES
             .into_iter()

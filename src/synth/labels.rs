@@ -18,12 +18,19 @@ use std::cmp::Ordering;
 use crate::model::RuleId;
 use crate::normalize::RejectReason;
 
-/// The kind of a label row.
+/// The kind of a `labels.csv` row (`kind,rule_id,event_id,file,line,reason`; `file`
+/// relative to the data set with `/`, `line` 1-based in the decompressed text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LabelKind {
+    /// `finding,<rule_id>,<event_id>,<file>,<line>,`: the data must produce this finding.
     Finding,
+    /// `pending,unverified-change,<event_id>,<file>,<line>,`: a change whose 24 hours reach
+    /// past the last event of the data: reported as pending, not as a finding.
     Pending,
+    /// `reject,,,<file>,<line>,<reason>`: a malformed line and its reject reason.
     Reject,
+    /// `duplicate,,<event_id>,<file>,<line>,`: a line repeating an event written in
+    /// another file.
     Duplicate,
 }
 

@@ -9,14 +9,15 @@
 //!             watchlist.csv rules.toml
 //! OUT/logs/<office>/<YYYY-MM-DD>.<csv|log>[.gz|.zst]     one file per office and day
 //! OUT/logs/<office>/<YYYY-MM-DD>-reexport.<…>            one day exported again (duplicates)
-//! OUT/labels.csv       kind,rule_id,event_id,file,line,reason   (see [`labels`])
+//! OUT/labels.csv       kind,rule_id,event_id,file,line,reason
 //! OUT/anomalies.csv    variant,rules,office,date,event_ids      every injected anomaly
 //! OUT/gen.toml         the parameters, and the command that re-makes the data set
 //! ```
 //!
-//! Clean traffic triggers no rule at all ([`day`]); each anomaly is isolated and labelled
-//! with every finding it causes ([`anomaly`]); malformed lines are extra lines between
-//! real ones, one defect each ([`write`]).
+//! The kinds of `labels.csv` rows are those of [`LabelKind`]. Clean traffic triggers no
+//! rule at all (module `day`); each anomaly is isolated and labelled
+//! with every finding it causes (module `anomaly`); malformed lines are extra lines between
+//! real ones, one defect each (module `write`).
 //!
 //! **Determinism.** The world (offices, operators, calendars) comes from the master seed;
 //! each office-day draws from its own generator seeded from (seed, office, day), and

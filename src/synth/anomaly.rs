@@ -881,15 +881,17 @@ fn burst(ctx: &mut DayCtx<'_>, v: Variant) -> Option<()> {
     let (open, close) = ctx.hours?;
     let dur = 20 * 60_000;
     let known = v == Variant::AuthBurstKnownId;
-    let (who, operator, terminal, t0) = if known {
+    // The real operator's business, for the clean session after the burst.
+    let (who, operator, terminal, t0, biz) = if known {
         let s = slot(ctx, 20, |_, _, _| true)?;
-        (s.who, Some(s.op), s.terminal, s.t0)
+        let biz = ctx.pick_business(&s.row);
+        (s.who, Some(s.op), s.terminal, s.t0, biz)
     } else {
         let terms = ctx.w.offices[ctx.office].terminals.clone();
         let t = pick(ctx, &terms)?;
         let t0 = ctx.instant(open + 5 * 60_000, close - 5 * 60_000 - dur);
         let who = ctx.unregistered_id();
-        (who, None, Arc::clone(&ctx.w.terminals[t].id), t0)
+        (who, None, Arc::clone(&ctx.w.terminals[t].id), t0, "W01")
     };
     if !ctx.fails_free(&terminal, t0, t0 + dur) {
         return None;
@@ -928,13 +930,7 @@ fn burst(ctx: &mut DayCtx<'_>, v: Variant) -> Option<()> {
         sb.t += ctx.step(20, 90);
         ctx.login(&mut sb, false, false);
         sb.t += ctx.step(20, 90);
-        ctx.search(&mut sb, None, None);
-        if let (Some(ev), Some(op)) = (sb.events.last_mut(), operator) {
-            let row = ctx.active.iter().find(|a| a.0 == op).map(|a| a.1.clone());
-            ev.biz = row
-                .map(|r| codes_of(&r, &[]))
-                .and_then(|c| c.first().copied());
-        }
+        ctx.search(&mut sb, Some(biz), None);
         ctx.logout(&mut sb);
     }
     // Every typed id is reserved, so no other failure of it falls into the window.

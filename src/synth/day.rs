@@ -189,6 +189,18 @@ impl Rolling {
     }
 }
 
+/// One operator's clean day: who, under which row, and their rolling windows.
+struct Worker {
+    op: usize,
+    who: Arc<str>,
+    row: Row,
+    /// The protected residents this operator may handle.
+    watched: Vec<u64>,
+    roll: Rolling,
+    /// The last instant the current session's work may take.
+    stop: i64,
+}
+
 /// Everything one office-day's generation works with.
 pub struct DayCtx<'w> {
     pub w: &'w World,
@@ -355,7 +367,6 @@ impl<'w> DayCtx<'w> {
     }
 
     /// Registers an approval (`approvals.csv`) and returns its number.
-    #[allow(clippy::too_many_arguments)]
     pub fn approval(
         &mut self,
         operator: &str,
@@ -584,7 +595,6 @@ pub fn clean_traffic(ctx: &mut DayCtx<'_>) {
         }
         let home = terms[op % terms.len()];
         let who = Arc::clone(&ctx.w.operators[op].id);
-        // The protected residents this operator may handle.
         let watched: Vec<u64> = ctx.w.offices[ctx.office]
             .watch
             .iter()
@@ -593,7 +603,14 @@ pub fn clean_traffic(ctx: &mut DayCtx<'_>) {
             .map(|w| w.target)
             .collect();
         let plan = plan_sessions(ctx, &who, open, close);
-        let mut roll = Rolling::default();
+        let mut worker = Worker {
+            op,
+            who,
+            row,
+            watched,
+            roll: Rolling::default(),
+            stop: open,
+        };
         for (s, e) in plan {
             let term = if ctx.rng.random_bool(0.8) {
                 home
@@ -601,7 +618,7 @@ pub fn clean_traffic(ctx: &mut DayCtx<'_>) {
                 terms[ctx.rng.random_range(0..terms.len())]
             };
             let terminal = Arc::clone(&ctx.w.terminals[term].id);
-            let sb = clean_session(ctx, &row, &watched, &who, terminal, s, e, &mut roll);
+            let sb = clean_session(ctx, &mut worker, terminal, s, e);
             ctx.push_session(Some(op), true, sb);
         }
     }
@@ -648,27 +665,17 @@ fn plan_sessions(ctx: &mut DayCtx<'_>, who: &str, open: i64, close: i64) -> Vec<
 }
 
 /// One clean session: log-in, flows of work, log-out, all inside `[s, e]`.
-#[allow(clippy::too_many_arguments)]
-fn clean_session(
-    ctx: &mut DayCtx<'_>,
-    row: &Row,
-    watched: &[u64],
-    who: &Arc<str>,
-    terminal: Arc<str>,
-    s: i64,
-    e: i64,
-    roll: &mut Rolling,
-) -> Sb {
-    let mut sb = Sb::new(Arc::clone(who), terminal, s);
+fn clean_session(ctx: &mut DayCtx<'_>, w: &mut Worker, terminal: Arc<str>, s: i64, e: i64) -> Sb {
+    let mut sb = Sb::new(Arc::clone(&w.who), terminal, s);
     ctx.login(&mut sb, true, true);
     let gap_hi = 60 + (180.0 / ctx.w.activity) as u32;
-    let stop = e - 60_000;
+    w.stop = e - 60_000;
     loop {
         sb.t += ctx.step(15, gap_hi);
-        if sb.t > stop {
+        if sb.t > w.stop {
             break;
         }
-        flow(ctx, &mut sb, row, watched, roll, stop);
+        flow(ctx, &mut sb, w);
     }
     ctx.logout(&mut sb);
     sb
@@ -681,41 +688,34 @@ fn next(ctx: &mut DayCtx<'_>, sb: &mut Sb, stop: i64) -> bool {
 }
 
 /// One piece of clean work, shaped by the business it is done for.
-fn flow(
-    ctx: &mut DayCtx<'_>,
-    sb: &mut Sb,
-    row: &Row,
-    watched: &[u64],
-    roll: &mut Rolling,
-    stop: i64,
-) {
+fn flow(ctx: &mut DayCtx<'_>, sb: &mut Sb, w: &mut Worker) {
     // Now and then an allowed operator handles a protected resident, on a proper request.
-    if !watched.is_empty() && ctx.rng.random_bool(0.03) && row.business.allows(Some("W01")) {
-        let target = watched[ctx.rng.random_range(0..watched.len())];
-        return resident_flow(ctx, sb, "W01", target, roll, stop);
+    if !w.watched.is_empty() && ctx.rng.random_bool(0.03) && w.row.business.allows(Some("W01")) {
+        let target = w.watched[ctx.rng.random_range(0..w.watched.len())];
+        return resident_flow(ctx, sb, w, "W01", target);
     }
-    let biz = ctx.pick_business(row);
+    let biz = ctx.pick_business(&w.row);
     match biz {
         "W01" | "W02" | "W03" | "U01" | "C01" => {
             let target = ctx.resident();
-            resident_flow(ctx, sb, biz, target, roll, stop)
+            resident_flow(ctx, sb, w, biz, target)
         }
         "Z01" => {
             // Consistency checks: views without a request, which Z01 is exempt from.
             ctx.search(sb, Some(biz), None);
             for _ in 0..ctx.rng.random_range(1..=2) {
-                if !next(ctx, sb, stop) {
+                if !next(ctx, sb, w.stop) {
                     return;
                 }
                 let target = ctx.resident();
-                if !roll.may_view(sb.t, target) {
+                if !w.roll.may_view(sb.t, target) {
                     return;
                 }
-                roll.views.push_back((sb.t, target));
+                w.roll.views.push_back((sb.t, target));
                 ctx.view(sb, Some(EXEMPT), target, None);
             }
         }
-        _ => list_flow(ctx, sb, biz, roll),
+        _ => list_flow(ctx, sb, biz, &mut w.roll),
     }
 }
 
@@ -723,10 +723,9 @@ fn flow(
 fn resident_flow(
     ctx: &mut DayCtx<'_>,
     sb: &mut Sb,
+    w: &mut Worker,
     biz: &'static str,
     target: u64,
-    roll: &mut Rolling,
-    stop: i64,
 ) {
     if ctx.rng.random_bool(0.06) {
         // A search that failed: nothing found or an error code.
@@ -743,18 +742,18 @@ fn resident_flow(
         return;
     }
     ctx.search(sb, Some(biz), Some(target));
-    if !next(ctx, sb, stop) || !roll.may_view(sb.t, target) {
+    if !next(ctx, sb, w.stop) || !w.roll.may_view(sb.t, target) {
         return;
     }
     let req = ctx.request_for(biz, Some(target));
-    roll.views.push_back((sb.t, target));
+    w.roll.views.push_back((sb.t, target));
     ctx.view(sb, Some(biz), target, Some(Arc::clone(&req)));
-    if !next(ctx, sb, stop) {
+    if !next(ctx, sb, w.stop) {
         return;
     }
     match biz {
-        "W01" | "W02" if ctx.rng.random_bool(0.7) && roll.may_output(sb.t, 1) => {
-            roll.outputs.push_back((sb.t, 1));
+        "W01" | "W02" if ctx.rng.random_bool(0.7) && w.roll.may_output(sb.t, 1) => {
+            w.roll.outputs.push_back((sb.t, 1));
             let e = ctx.ev(sb, Op::Print);
             e.biz = Some(biz);
             e.target = Some(target);
@@ -769,15 +768,11 @@ fn resident_flow(
                 "U01" => Op::Correct,
                 _ => Op::Input,
             };
-            let changer = ctx
-                .active
-                .iter()
-                .position(|a| Arc::ptr_eq(&ctx.w.operators[a.0].id, &sb.operator));
             let (uid, t) = ctx.change(sb, op, biz, target, Some(req));
             ctx.verify_reqs.push(VerifyReq {
                 change_uid: uid,
                 t,
-                changer: changer.map(|i| ctx.active[i].0),
+                changer: Some(w.op),
                 biz,
                 target,
                 result: "OK",

@@ -53,11 +53,7 @@ pub fn format(block: &[u8]) -> Sniffed {
             break;
         }
     }
-    if seen == 0 {
-        Sniffed::Empty
-    } else {
-        Sniffed::Unknown
-    }
+    if seen == 0 { Sniffed::Empty } else { Sniffed::Unknown }
 }
 
 /// The first non-blank line of a block, for error messages (lossy, shortened).
@@ -84,11 +80,7 @@ pub fn encoding(block: &[u8], file_start: bool) -> Option<Encoding> {
         Ok(_) => return Some(Encoding::Utf8),
         Err(e) => e.valid_up_to(),
     };
-    if cp932_valid_prefix(block) > utf8_ok {
-        Some(Encoding::Cp932)
-    } else {
-        Some(Encoding::Utf8)
-    }
+    if cp932_valid_prefix(block) > utf8_ok { Some(Encoding::Cp932) } else { Some(Encoding::Utf8) }
 }
 
 /// How many leading bytes of `bytes` decode as CP932 without error.
@@ -98,12 +90,9 @@ fn cp932_valid_prefix(bytes: &[u8]) -> usize {
     let mut done = 0;
     while done < bytes.len() {
         out.clear();
-        let (result, read) =
-            decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, false);
+        let (result, read) = decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, false);
         match result {
-            DecoderResult::Malformed(bad, after) => {
-                return done + read - bad as usize - after as usize;
-            }
+            DecoderResult::Malformed(bad, after) => return done + read - bad as usize - after as usize,
             DecoderResult::InputEmpty => return bytes.len(),
             DecoderResult::OutputFull => done += read,
         }
@@ -118,18 +107,9 @@ mod tests {
     #[test]
     fn formats() {
         let header = csv::HEADER.join(",");
-        assert_eq!(
-            format(format!("\u{feff}{header}\r\nE1,...").as_bytes()),
-            Sniffed::Format(Format::Csv)
-        );
-        assert_eq!(
-            format(b"\n\n2026/04/01 08:45:12 id=E1 act=VIEW\n"),
-            Sniffed::Format(Format::Kv)
-        );
-        assert_eq!(
-            format(b"garbage\n2026/04/01 08:45:12 id=E1 act=VIEW\n"),
-            Sniffed::Format(Format::Kv)
-        );
+        assert_eq!(format(format!("\u{feff}{header}\r\nE1,...").as_bytes()), Sniffed::Format(Format::Csv));
+        assert_eq!(format(b"\n\n2026/04/01 08:45:12 id=E1 act=VIEW\n"), Sniffed::Format(Format::Kv));
+        assert_eq!(format(b"garbage\n2026/04/01 08:45:12 id=E1 act=VIEW\n"), Sniffed::Format(Format::Kv));
         assert_eq!(format(b"\r\n\n"), Sniffed::Empty);
         assert_eq!(format(b""), Sniffed::Empty);
         assert_eq!(format(b"name,age\nbob,3\n"), Sniffed::Unknown);

@@ -154,10 +154,7 @@ impl DictColumn {
                 Some((lp, k)) if lp == p => k,
                 _ => {
                     let values = &mut self.values;
-                    let k = *self
-                        .short
-                        .entry(p)
-                        .or_insert_with(|| Self::insert(values, v));
+                    let k = *self.short.entry(p).or_insert_with(|| Self::insert(values, v));
                     self.last = Some((p, k));
                     k
                 }

@@ -1,1 +1,550 @@
-//! days
+//! Regrouping events by local date (Asia/Tokyo), then handing out each day sorted and
+//! without duplicate event ids.
+//!
+//! Files arrive in any order and their lines need not be sorted, but rules judge events in
+//! time order and an archive snapshot is one day. This stage sits between normalize and
+//! detect: it takes the parsers' batches, maps their per-batch dictionaries onto run-wide
+//! dictionaries (so every day speaks one vocabulary), and files the rows under their
+//! date. Memory stays bounded: past a budget, the largest days go to an anonymous spill
+//! file (Arrow IPC) and come back when their turn comes. A day is then sorted by
+//! (timestamp, event_id, source file, source line) and a repeated `event_id` — a day
+//! exported twice — keeps its first row and is counted.
+//!
+//! The same `event_id` on two different dates is two events to this stage (a re-export
+//! repeats the timestamp, so duplicates always share a date); holding every id of every
+//! day to catch that would make memory grow with the input.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, TimestampMillisecondType, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArray, UInt32Array,
+};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+
+use crate::normalize::schema::{col, event_schema};
+use crate::time::{Day, jst_day};
+
+/// The columns interned into run-wide dictionaries.
+const DICT_COLUMNS: [usize; 7] = [
+    col::TERMINAL_ID,
+    col::OPERATOR_ID,
+    col::AUTH_METHOD,
+    col::OPERATION,
+    col::BUSINESS_CODE,
+    col::RESULT,
+    col::SOURCE_FILE,
+];
+
+/// The stage failed: spilling to disk or a batch of the wrong shape.
+#[derive(Debug, thiserror::Error)]
+pub enum DaysError {
+    #[error("cannot spill events to a temporary file in {}: {source}", dir.display())]
+    Spill {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("internal error while regrouping events by day: {0}")]
+    Arrow(#[from] ArrowError),
+}
+
+/// The schema rows are stored in: the event schema with run-wide Int32 keys in place of
+/// the dictionary columns.
+static STORED_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let fields: Vec<Field> = event_schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if DICT_COLUMNS.contains(&i) {
+                Field::new(f.name(), DataType::Int32, f.is_nullable())
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+});
+
+/// A run-wide dictionary of one column.
+#[derive(Debug, Default)]
+struct GlobalDict {
+    map: hashbrown::HashMap<Box<str>, i32>,
+    values: Vec<Box<str>>,
+    /// The values as an Arrow array, rebuilt only when new values came in.
+    array: Option<ArrayRef>,
+}
+
+impl GlobalDict {
+    fn intern(&mut self, v: &str) -> i32 {
+        if let Some(&k) = self.map.get(v) {
+            return k;
+        }
+        let k = self.values.len() as i32;
+        self.values.push(v.into());
+        self.map.insert(v.into(), k);
+        self.array = None;
+        k
+    }
+
+    fn array(&mut self) -> ArrayRef {
+        let values = &self.values;
+        Arc::clone(self.array.get_or_insert_with(|| {
+            Arc::new(StringArray::from_iter_values(values.iter().map(|s| &**s)))
+        }))
+    }
+}
+
+/// Where a day's rows are.
+#[derive(Debug, Default)]
+struct DayRows {
+    memory: Vec<RecordBatch>,
+    memory_bytes: usize,
+    /// Byte ranges of IPC segments in the spill file.
+    spilled: Vec<(u64, u64)>,
+    rows: usize,
+}
+
+/// One day's events, ready for the rules and the archive.
+#[derive(Debug, Clone)]
+pub struct DayEvents {
+    pub day: Day,
+    /// Event schema; sorted by (timestamp, event_id, source file, source line); unique ids.
+    pub batch: RecordBatch,
+    /// Rows dropped because their `event_id` was already in this day.
+    pub duplicates: u64,
+}
+
+/// Tuning of the stage.
+#[derive(Debug, Clone)]
+pub struct DaysOptions {
+    /// Bytes of rows held in memory before the largest days are spilled.
+    pub memory_budget: usize,
+    /// Folder for the spill file (the system temporary folder if `None`).
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl Default for DaysOptions {
+    fn default() -> Self {
+        DaysOptions {
+            memory_budget: 256 << 20,
+            spill_dir: None,
+        }
+    }
+}
+
+/// Collects batches and hands them out day by day. See the module docs.
+#[derive(Debug)]
+pub struct DayStore {
+    dicts: Vec<GlobalDict>,
+    days: BTreeMap<Day, DayRows>,
+    memory_bytes: usize,
+    options: DaysOptions,
+    spill: Option<File>,
+    spill_len: u64,
+    /// Bytes written to the spill file over the run.
+    pub spilled_bytes: u64,
+}
+
+impl DayStore {
+    pub fn new(options: DaysOptions) -> DayStore {
+        DayStore {
+            dicts: DICT_COLUMNS.iter().map(|_| GlobalDict::default()).collect(),
+            days: BTreeMap::new(),
+            memory_bytes: 0,
+            options,
+            spill: None,
+            spill_len: 0,
+            spilled_bytes: 0,
+        }
+    }
+
+    /// The days that have rows, ascending.
+    pub fn days(&self) -> Vec<Day> {
+        self.days.keys().copied().collect()
+    }
+
+    /// Rows held so far (duplicates included).
+    pub fn rows(&self) -> usize {
+        self.days.values().map(|d| d.rows).sum()
+    }
+
+    /// Files the rows of one event-schema batch under their dates.
+    pub fn push(&mut self, batch: &RecordBatch) -> Result<(), DaysError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let stored = self.to_stored(batch)?;
+        let ts = stored
+            .column(col::TIMESTAMP)
+            .as_primitive::<TimestampMillisecondType>();
+        let first = jst_day(ts.value(0));
+        if ts.values().iter().all(|&t| jst_day(t) == first) {
+            self.file(first, stored);
+        } else {
+            let mut by_day: BTreeMap<Day, Vec<u32>> = BTreeMap::new();
+            for (i, &t) in ts.values().iter().enumerate() {
+                by_day.entry(jst_day(t)).or_default().push(i as u32);
+            }
+            for (day, rows) in by_day {
+                let part =
+                    arrow_select::take::take_record_batch(&stored, &UInt32Array::from(rows))?;
+                self.file(day, part);
+            }
+        }
+        if self.memory_bytes > self.options.memory_budget {
+            self.spill_largest()?;
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, day: Day, batch: RecordBatch) {
+        let bytes = batch.get_array_memory_size();
+        let rows = self.days.entry(day).or_default();
+        rows.rows += batch.num_rows();
+        rows.memory_bytes += bytes;
+        rows.memory.push(batch);
+        self.memory_bytes += bytes;
+    }
+
+    /// Maps a batch's dictionary columns to run-wide keys.
+    fn to_stored(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DaysError> {
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (d, &c) in DICT_COLUMNS.iter().enumerate() {
+            let dict = batch
+                .column(c)
+                .as_dictionary_opt::<Int32Type>()
+                .ok_or_else(|| {
+                    ArrowError::SchemaError(format!("column {c} is not a dictionary of Int32 keys"))
+                })?;
+            let values = dict.values().as_string_opt::<i32>().ok_or_else(|| {
+                ArrowError::SchemaError(format!("column {c} is not a dictionary of strings"))
+            })?;
+            let map: Vec<i32> = values
+                .iter()
+                .map(|v| self.dicts[d].intern(v.unwrap_or("")))
+                .collect();
+            let keys = dict.keys();
+            let remapped: Vec<i32> = keys
+                .values()
+                .iter()
+                .map(|&k| map.get(k as usize).copied().unwrap_or(0))
+                .collect();
+            columns[c] = Arc::new(Int32Array::new(remapped.into(), keys.nulls().cloned()));
+        }
+        Ok(RecordBatch::try_new(Arc::clone(&STORED_SCHEMA), columns)?)
+    }
+
+    /// Moves the largest in-memory days to the spill file until half the budget is free.
+    fn spill_largest(&mut self) -> Result<(), DaysError> {
+        let mut sizes: Vec<(usize, Day)> = self
+            .days
+            .iter()
+            .map(|(d, r)| (r.memory_bytes, *d))
+            .collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        for (bytes, day) in sizes {
+            if self.memory_bytes <= self.options.memory_budget / 2 || bytes == 0 {
+                break;
+            }
+            let batches = match self.days.get_mut(&day) {
+                Some(r) => {
+                    r.memory_bytes = 0;
+                    std::mem::take(&mut r.memory)
+                }
+                None => continue,
+            };
+            let mut segments = Vec::with_capacity(batches.len());
+            for b in &batches {
+                segments.push(self.write_segment(b)?);
+            }
+            if let Some(r) = self.days.get_mut(&day) {
+                r.spilled.extend(segments);
+            }
+            self.memory_bytes = self.memory_bytes.saturating_sub(bytes);
+        }
+        Ok(())
+    }
+
+    fn spill_dir(&self) -> PathBuf {
+        self.options
+            .spill_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
+    }
+
+    fn write_segment(&mut self, batch: &RecordBatch) -> Result<(u64, u64), DaysError> {
+        let dir = self.spill_dir();
+        let err = |source| DaysError::Spill {
+            dir: dir.clone(),
+            source,
+        };
+        let mut bytes = Vec::with_capacity(batch.get_array_memory_size());
+        {
+            let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut bytes, &STORED_SCHEMA)?;
+            w.write(batch)?;
+            w.finish()?;
+        }
+        if self.spill.is_none() {
+            self.spill = Some(tempfile::tempfile_in(&dir).map_err(err)?);
+        }
+        let file = self
+            .spill
+            .as_mut()
+            .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
+        file.seek(SeekFrom::End(0)).map_err(err)?;
+        file.write_all(&bytes).map_err(err)?;
+        let at = self.spill_len;
+        self.spill_len += bytes.len() as u64;
+        self.spilled_bytes += bytes.len() as u64;
+        Ok((at, bytes.len() as u64))
+    }
+
+    fn read_segment(&mut self, at: u64, len: u64) -> Result<Vec<RecordBatch>, DaysError> {
+        let dir = self.spill_dir();
+        let err = |source| DaysError::Spill {
+            dir: dir.clone(),
+            source,
+        };
+        let file = self
+            .spill
+            .as_mut()
+            .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
+        file.seek(SeekFrom::Start(at)).map_err(err)?;
+        let mut bytes = vec![0u8; len as usize];
+        file.read_exact(&mut bytes).map_err(err)?;
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+        Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Removes and returns the earliest day, sorted and without duplicate ids.
+    pub fn pop_first(&mut self) -> Result<Option<DayEvents>, DaysError> {
+        let Some((day, rows)) = self.days.pop_first() else {
+            return Ok(None);
+        };
+        self.memory_bytes = self.memory_bytes.saturating_sub(rows.memory_bytes);
+        let mut batches = rows.memory;
+        for (at, len) in rows.spilled {
+            batches.extend(self.read_segment(at, len)?);
+        }
+        let (batch, duplicates) = self.assemble(&batches)?;
+        Ok(Some(DayEvents {
+            day,
+            batch,
+            duplicates,
+        }))
+    }
+
+    /// Sorts and deduplicates one day's stored batches into an event-schema batch.
+    fn assemble(&mut self, batches: &[RecordBatch]) -> Result<(RecordBatch, u64), DaysError> {
+        // Rank source files by path so that ties break the same way whatever the order
+        // the files were read in.
+        let file_dict = DICT_COLUMNS
+            .iter()
+            .position(|&c| c == col::SOURCE_FILE)
+            .unwrap_or(0);
+        let mut by_path: Vec<usize> = (0..self.dicts[file_dict].values.len()).collect();
+        by_path.sort_by(|&a, &b| {
+            self.dicts[file_dict].values[a].cmp(&self.dicts[file_dict].values[b])
+        });
+        let mut file_rank = vec![0u32; by_path.len()];
+        for (rank, &k) in by_path.iter().enumerate() {
+            file_rank[k] = rank as u32;
+        }
+
+        let cols: Vec<_> = batches
+            .iter()
+            .map(|b| {
+                (
+                    b.column(col::TIMESTAMP)
+                        .as_primitive::<TimestampMillisecondType>(),
+                    b.column(col::EVENT_ID).as_string::<i32>(),
+                    b.column(col::SOURCE_FILE).as_primitive::<Int32Type>(),
+                    b.column(col::SOURCE_LINE).as_primitive::<UInt64Type>(),
+                )
+            })
+            .collect();
+        let mut order: Vec<(i64, u32, u32)> =
+            Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+        for (bi, (ts, ..)) in cols.iter().enumerate() {
+            order.extend(
+                ts.values()
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &t)| (t, bi as u32, r as u32)),
+            );
+        }
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                let (ca, cb) = (&cols[a.1 as usize], &cols[b.1 as usize]);
+                let (ra, rb) = (a.2 as usize, b.2 as usize);
+                ca.1.value(ra)
+                    .cmp(cb.1.value(rb))
+                    .then_with(|| {
+                        let fa = file_rank.get(ca.2.value(ra) as usize).copied().unwrap_or(0);
+                        let fb = file_rank.get(cb.2.value(rb) as usize).copied().unwrap_or(0);
+                        fa.cmp(&fb)
+                    })
+                    .then_with(|| ca.3.value(ra).cmp(&cb.3.value(rb)))
+            })
+        });
+        let mut seen: HashSet<&str> = HashSet::with_capacity(order.len());
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(order.len());
+        let mut duplicates = 0u64;
+        for &(_, bi, r) in &order {
+            if seen.insert(cols[bi as usize].1.value(r as usize)) {
+                picks.push((bi as usize, r as usize));
+            } else {
+                duplicates += 1;
+            }
+        }
+        drop(seen);
+        let arrays: Vec<ArrayRef> = (0..STORED_SCHEMA.fields().len())
+            .map(|c| {
+                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+                arrow_select::interleave::interleave(&parts, &picks)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut columns = Vec::with_capacity(arrays.len());
+        for (c, array) in arrays.into_iter().enumerate() {
+            match DICT_COLUMNS.iter().position(|&d| d == c) {
+                Some(d) => {
+                    let keys = array.as_primitive::<Int32Type>().clone();
+                    let dict = DictionaryArray::<Int32Type>::try_new(keys, self.dicts[d].array())?;
+                    columns.push(Arc::new(dict) as ArrayRef);
+                }
+                None => columns.push(array),
+            }
+        }
+        Ok((RecordBatch::try_new(event_schema(), columns)?, duplicates))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Op;
+    use crate::normalize::{EventRow, batch_from_rows};
+    use crate::time::parse_timestamp;
+
+    fn ts(s: &str) -> i64 {
+        parse_timestamp(s.as_bytes()).unwrap()
+    }
+
+    fn ids(b: &RecordBatch) -> Vec<String> {
+        b.column(col::EVENT_ID)
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap_or("").to_owned())
+            .collect()
+    }
+
+    fn terminals(b: &RecordBatch) -> Vec<String> {
+        let d = b.column(col::TERMINAL_ID).as_dictionary::<Int32Type>();
+        let v = d.values().as_string::<i32>();
+        (0..b.num_rows())
+            .map(|i| v.value(d.keys().value(i) as usize).to_owned())
+            .collect()
+    }
+
+    fn rows(file: &str, items: &[(&'static str, &str, &'static str)]) -> RecordBatch {
+        let owned: Vec<(String, i64, &str)> = items
+            .iter()
+            .map(|(id, t, term)| (id.to_string(), ts(t), *term))
+            .collect();
+        let rows: Vec<EventRow> = owned
+            .iter()
+            .enumerate()
+            .map(|(i, (id, t, term))| EventRow {
+                terminal_id: Some(term),
+                line: i as u64 + 2,
+                ..EventRow::new(id, *t, Op::View)
+            })
+            .collect();
+        batch_from_rows(file, rows).unwrap()
+    }
+
+    fn drain(store: &mut DayStore) -> Vec<DayEvents> {
+        let mut out = Vec::new();
+        while let Some(d) = store.pop_first().unwrap() {
+            out.push(d);
+        }
+        out
+    }
+
+    #[test]
+    fn regroups_by_local_date_sorts_and_drops_duplicates() {
+        // 23:59 JST on April 1 and 00:00 JST on April 2 fall on different days; the input
+        // files are unsorted and the second file repeats E2 (a day exported twice).
+        let a = rows(
+            "b.csv",
+            &[
+                ("E3", "2026-04-02T00:00:00+09:00", "T2"),
+                ("E1", "2026-04-01T09:00:00+09:00", "T1"),
+                ("E2", "2026-04-01T23:59:59.999+09:00", "T1"),
+            ],
+        );
+        let b = rows(
+            "a.csv",
+            &[
+                ("E2", "2026-04-01T23:59:59.999+09:00", "T9"),
+                ("E0", "2026-04-01T09:00:00+09:00", "T3"),
+            ],
+        );
+        let mut store = DayStore::new(DaysOptions::default());
+        store.push(&a).unwrap();
+        store.push(&b).unwrap();
+        let days = drain(&mut store);
+        assert_eq!(days.len(), 2);
+        assert_eq!(ids(&days[0].batch), ["E0", "E1", "E2"]);
+        assert_eq!(days[0].duplicates, 1);
+        // The kept E2 is a.csv's (files rank by path), whatever the push order.
+        assert_eq!(terminals(&days[0].batch), ["T3", "T1", "T9"]);
+        assert_eq!(ids(&days[1].batch), ["E3"]);
+        assert_eq!(terminals(&days[1].batch), ["T2"]);
+        assert_eq!(crate::time::format_day(days[1].day), "2026-04-02");
+    }
+
+    #[test]
+    fn spilling_gives_the_same_days() {
+        let mut batches = Vec::new();
+        for d in 1..=9 {
+            let items: Vec<(&'static str, String, &'static str)> = (0..50)
+                .map(|i| {
+                    let id: &'static str = Box::leak(format!("E{d}-{i:03}").into_boxed_str());
+                    (
+                        id,
+                        format!("2026-04-0{d}T{:02}:00:00+09:00", 8 + (i * 7) % 10),
+                        if i % 2 == 0 { "T1" } else { "T2" },
+                    )
+                })
+                .collect();
+            let items: Vec<(&'static str, &str, &'static str)> =
+                items.iter().map(|(a, b, c)| (*a, b.as_str(), *c)).collect();
+            batches.push(rows(&format!("f{d}.csv"), &items));
+        }
+        let mut plain = DayStore::new(DaysOptions::default());
+        let dir = tempfile::tempdir().unwrap();
+        let mut tight = DayStore::new(DaysOptions {
+            memory_budget: 1,
+            spill_dir: Some(dir.path().to_path_buf()),
+        });
+        for b in batches.iter().rev() {
+            plain.push(b).unwrap();
+            tight.push(b).unwrap();
+        }
+        assert!(tight.spilled_bytes > 0);
+        let (p, t) = (drain(&mut plain), drain(&mut tight));
+        assert_eq!(p.len(), 9);
+        for (x, y) in p.iter().zip(&t) {
+            assert_eq!(x.day, y.day);
+            assert_eq!(ids(&x.batch), ids(&y.batch));
+            assert_eq!(terminals(&x.batch), terminals(&y.batch));
+        }
+    }
+}

@@ -17,6 +17,8 @@ pub enum Error {
     #[error(transparent)]
     Detect(#[from] crate::detect::DetectError),
     #[error(transparent)]
+    Findings(#[from] crate::findings::FindingsError),
+    #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
     #[error(transparent)]
     Gen(#[from] crate::synth::GenError),

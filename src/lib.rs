@@ -36,6 +36,7 @@ pub mod ledger;
 pub mod model;
 pub mod nightly;
 pub mod normalize;
+pub mod output;
 pub mod progress;
 pub mod scan;
 pub mod synth;

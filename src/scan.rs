@@ -1,16 +1,557 @@
-//! `tenken scan`.
+//! `tenken scan`: read the logs, judge them against the ledgers, write findings and rejects,
+//! print a summary.
+//!
+//! The stages run in order — ingest and normalize in parallel into the day store, then
+//! the rules day by day in time order — and the read phase is shared with the nightly
+//! `ingest` job ([`read_into_days`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::days::{DayStore, DaysOptions};
+use crate::detect::{Detector, PendingChange};
+use crate::error::{Error, Exit};
+use crate::findings::{self, Finding, Lang};
+use crate::ingest::{self, InputError, InputFile, Message, ReadOptions};
+use crate::ledger::Ledgers;
+use crate::model::{RuleId, Severity};
+use crate::normalize::{DecodeStats, Encoding, Reject, RejectReason};
+use crate::output::RejectsWriter;
+use crate::progress::Progress;
 
 /// Flags of `tenken scan`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_long_help = SCAN_HELP)]
 pub struct ScanArgs {
-    /// Log files or folders.
-    #[arg(required = true)]
+    /// Log files or folders (folders are searched for *.csv and *.log, optionally .gz or .zst).
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// The ledger folder (operators.csv, terminals.csv, calendars.toml, …; see ledgers.md).
+    #[arg(long, value_name = "DIR")]
+    pub ledgers: PathBuf,
+    /// Write the findings here; the format follows the extension: .csv, .jsonl or .parquet.
+    #[arg(long, value_name = "FILE")]
+    pub findings: Option<PathBuf>,
+    /// Write every rejected line here (file,line,reason,raw); .csv, .jsonl or .parquet.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Exit with status 1 when a finding of this severity or higher is found.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+const SCAN_HELP: &str = "\
+Examples:
+  tenken scan logs/ --ledgers ledgers/ --findings findings.csv --rejects rejects.csv
+  tenken scan logs/2026-04/*.csv.gz --ledgers ledgers/ --lang en --fail-on high
+
+The summary goes to standard output; the progress bar (on a terminal) to standard error.
+Exit status: 0 success (findings or not), 1 a finding at or above --fail-on,
+2 an error (an unreadable input or ledger, bad flags). An unreadable input does not stop
+the others: they are still read and judged, and the exit status is 2.";
+
+/// Flags shared by the commands that read logs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Language of messages and the summary: ja (日本語) or en.
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
+    /// Encoding of the logs; by default detected per file (BOM, then UTF-8 validity, else CP932).
+    #[arg(long, value_enum)]
+    pub encoding: Option<Encoding>,
+    /// Read plain files with read(2) instead of memory-mapping them.
+    #[arg(long)]
+    pub no_mmap: bool,
+    /// Memory for events waiting to be judged, in MiB; beyond it days spill to a temporary file.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub memory: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar and no summary (errors are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|e| e.to_string())
+}
+
+impl CommonArgs {
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            encoding: self.encoding,
+            mmap: !self.no_mmap,
+            ..ReadOptions::default()
+        }
+    }
+
+    pub fn days_options(&self) -> DaysOptions {
+        DaysOptions {
+            memory_budget: self.memory.max(1) << 20,
+            spill_dir: None,
+        }
+    }
+
+    /// Sets the size of the worker pool once per process.
+    pub fn init_threads(&self) {
+        if let Some(n) = self.threads {
+            // Fails only if a pool was already built, which then keeps its size.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global();
+        }
+    }
+}
+
+/// What the read phase saw.
+#[derive(Debug, Default)]
+pub struct ReadSummary {
+    pub files: usize,
+    pub disk_bytes: u64,
+    pub text_bytes: u64,
+    pub stats: DecodeStats,
+    pub rejects_by_reason: BTreeMap<RejectReason, u64>,
+    /// The first rejects, to show in the summary.
+    pub sample_rejects: Vec<Reject>,
+    pub input_errors: Vec<InputError>,
+    pub elapsed: Duration,
+}
+
+const SAMPLE_REJECTS: usize = 5;
+
+/// Writes rejects in input-file order although files finish in any order.
+struct RejectsInOrder<'a> {
+    writer: Option<&'a mut RejectsWriter>,
+    next: usize,
+    waiting: BTreeMap<usize, (Vec<Reject>, bool)>,
+}
+
+impl RejectsInOrder<'_> {
+    fn add(&mut self, file: usize, rejects: Vec<Reject>) -> Result<(), Error> {
+        if file == self.next {
+            self.write(&rejects)
+        } else {
+            self.waiting.entry(file).or_default().0.extend(rejects);
+            Ok(())
+        }
+    }
+
+    fn done(&mut self, file: usize) -> Result<(), Error> {
+        self.waiting.entry(file).or_default().1 = true;
+        while let Some((rejects, done)) = self.waiting.remove(&self.next) {
+            self.write(&rejects)?;
+            if !done {
+                self.waiting.insert(self.next, (Vec::new(), false));
+                break;
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, rejects: &[Reject]) -> Result<(), Error> {
+        if let Some(w) = self.writer.as_deref_mut() {
+            w.write(rejects).map_err(output_error)?;
+        }
+        Ok(())
+    }
+}
+
+fn output_error(e: crate::output::OutputError) -> Error {
+    match e {
+        crate::output::OutputError::Io { path, source } => Error::Output { path, source },
+        other => Error::Usage(other.to_string()),
+    }
+}
+
+/// The read phase of `scan` and `ingest`: every input into the day store, rejects to
+/// `rejects` in input order, unreadable inputs reported (and the others read).
+pub fn read_into_days(
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    rejects: Option<&mut RejectsWriter>,
+    store: &mut DayStore,
+) -> Result<ReadSummary, Error> {
+    let start = Instant::now();
+    let (files, mut input_errors) = ingest::discover(paths);
+    for e in &input_errors {
+        eprintln!("tenken: error: {e}");
+    }
+    let total: u64 = files.iter().map(|f: &InputFile| f.size).sum();
+    let progress = Progress::bytes(
+        total,
+        if common.lang == Lang::Ja {
+            "読込"
+        } else {
+            "reading"
+        },
+        common.quiet,
+    );
+    let counter = ingest::pipeline::counter();
+    let mut summary = ReadSummary::default();
+    let mut order = RejectsInOrder {
+        writer: rejects,
+        next: 0,
+        waiting: BTreeMap::new(),
+    };
+    let options = common.read_options();
+    ingest::read_files(&files, &options, &counter, |msg| -> Result<(), Error> {
+        progress.set(ingest::pipeline::load(&counter));
+        match msg {
+            Message::Data {
+                file,
+                batches,
+                rejects,
+            } => {
+                for b in &batches {
+                    store.push(b).map_err(|e| Error::Usage(e.to_string()))?;
+                }
+                for r in &rejects {
+                    *summary.rejects_by_reason.entry(r.reason).or_default() += 1;
+                    if summary.sample_rejects.len() < SAMPLE_REJECTS {
+                        summary.sample_rejects.push(r.clone());
+                    }
+                }
+                order.add(file, rejects)?;
+            }
+            Message::Done {
+                file,
+                report,
+                error,
+            } => {
+                summary.files += 1;
+                summary.disk_bytes += files.get(file).map_or(0, |f| f.size);
+                summary.text_bytes += report.text_bytes;
+                summary.stats.add(&report.stats);
+                if let Some(e) = error {
+                    progress.println(&format!("tenken: error: {e}"));
+                    input_errors.push(e);
+                }
+                order.done(file)?;
+            }
+        }
+        Ok(())
+    })?;
+    progress.finish();
+    summary.input_errors = input_errors;
+    summary.elapsed = start.elapsed();
+    Ok(summary)
+}
+
+/// What the judge phase concluded.
+#[derive(Debug, Clone, Default)]
+pub struct JudgeSummary {
+    pub days: usize,
+    pub events: u64,
+    pub duplicates: u64,
+    pub findings: Vec<Finding>,
+    pub pending: Vec<PendingChange>,
+    pub elapsed: Duration,
 }
 
 /// Runs `tenken scan`.
-pub fn run(_args: &ScanArgs) -> crate::Result<crate::Exit> {
-    Err(crate::Error::Usage("tenken scan is not built yet".into()))
+pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
+    args.common.init_threads();
+    let start = Instant::now();
+    let ledgers = Arc::new(Ledgers::load(&args.ledgers)?);
+    let mut rejects = args
+        .rejects
+        .as_deref()
+        .map(RejectsWriter::create)
+        .transpose()
+        .map_err(output_error)?;
+    let mut store = DayStore::new(args.common.days_options());
+    let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
+
+    let judge_start = Instant::now();
+    let mut detector = Detector::new(Arc::clone(&ledgers));
+    let mut judge = JudgeSummary::default();
+    while let Some(day) = store.pop_first().map_err(|e| Error::Usage(e.to_string()))? {
+        judge.days += 1;
+        judge.events += day.batch.num_rows() as u64;
+        judge.duplicates += day.duplicates;
+        judge
+            .findings
+            .extend(detector.judge_day(day.day, &day.batch)?);
+    }
+    judge.pending = detector.pending_changes();
+    findings::sort(&mut judge.findings);
+    judge.elapsed = judge_start.elapsed();
+
+    if let Some(path) = &args.findings {
+        findings::write(path, &judge.findings, args.common.lang)?;
+    }
+    if let Some(w) = rejects {
+        w.finish().map_err(output_error)?;
+    }
+    if !args.common.quiet {
+        print!(
+            "{}",
+            render_summary(
+                &read,
+                &judge,
+                args.common.lang,
+                start.elapsed(),
+                store.spilled_bytes
+            )
+        );
+    }
+    let mut exit = Exit::Success;
+    if let Some(level) = args.fail_on
+        && judge.findings.iter().any(|f| f.severity() >= level)
+    {
+        exit = Exit::Findings;
+    }
+    if !read.input_errors.is_empty() {
+        exit = Exit::Error;
+    }
+    Ok(exit)
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// The summary printed after a scan, in the reviewer's language.
+pub fn render_summary(
+    read: &ReadSummary,
+    judge: &JudgeSummary,
+    lang: Lang,
+    total: Duration,
+    spilled: u64,
+) -> String {
+    use std::fmt::Write;
+    let ja = lang == Lang::Ja;
+    let mut s = String::new();
+    let secs = total.as_secs_f64().max(1e-9);
+    let rate = read.disk_bytes as f64 / 1e6 / secs;
+    let rejected: u64 = read.rejects_by_reason.values().sum();
+    let by_reason: Vec<String> = read
+        .rejects_by_reason
+        .iter()
+        .map(|(r, n)| format!("{r} {}", thousands(*n)))
+        .collect();
+    let _ = if ja {
+        writeln!(s, "点検結果 (tenken scan)")
+    } else {
+        writeln!(s, "tenken scan summary")
+    };
+    let _ = if ja {
+        writeln!(
+            s,
+            "  入力       {} ファイル, {} (展開後 {}), {} 行",
+            read.files,
+            mb(read.disk_bytes),
+            mb(read.text_bytes),
+            thousands(read.stats.lines)
+        )
+    } else {
+        writeln!(
+            s,
+            "  input      {} files, {} ({} of text), {} lines",
+            read.files,
+            mb(read.disk_bytes),
+            mb(read.text_bytes),
+            thousands(read.stats.lines)
+        )
+    };
+    let _ = if ja {
+        writeln!(
+            s,
+            "  イベント   {} 件 ({} 日分), 重複 {} 件は 1 件として扱いました",
+            thousands(judge.events),
+            judge.days,
+            thousands(judge.duplicates)
+        )
+    } else {
+        writeln!(
+            s,
+            "  events     {} over {} days; {} duplicate event ids kept once",
+            thousands(judge.events),
+            judge.days,
+            thousands(judge.duplicates)
+        )
+    };
+    let _ = if ja {
+        writeln!(
+            s,
+            "  不正行     {} 件{}",
+            thousands(rejected),
+            if by_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_reason.join(", "))
+            }
+        )
+    } else {
+        writeln!(
+            s,
+            "  rejected   {} lines{}",
+            thousands(rejected),
+            if by_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_reason.join(", "))
+            }
+        )
+    };
+    for r in &read.sample_rejects {
+        let raw: String = r.raw.chars().take(60).collect();
+        let _ = writeln!(s, "             {}:{}: {}: {raw}", r.file, r.line, r.reason);
+    }
+    if rejected > read.sample_rejects.len() as u64 {
+        let _ = if ja {
+            writeln!(s, "             … 全件は --rejects FILE で出力できます")
+        } else {
+            writeln!(s, "             … write them all with --rejects FILE")
+        };
+    }
+    if read.stats.blank > 0 {
+        let _ = if ja {
+            writeln!(
+                s,
+                "  空行       {} 行 (読み飛ばし)",
+                thousands(read.stats.blank)
+            )
+        } else {
+            writeln!(
+                s,
+                "  blank      {} lines skipped",
+                thousands(read.stats.blank)
+            )
+        };
+    }
+    let mut per_rule: BTreeMap<RuleId, u64> = BTreeMap::new();
+    let mut per_severity: BTreeMap<Severity, u64> = BTreeMap::new();
+    for f in &judge.findings {
+        *per_rule.entry(f.rule).or_default() += 1;
+        *per_severity.entry(f.severity()).or_default() += 1;
+    }
+    let sev = |v: Severity| per_severity.get(&v).copied().unwrap_or(0);
+    let _ = if ja {
+        writeln!(
+            s,
+            "  所見       {} 件 (高 {}, 中 {}, 低 {})",
+            thousands(judge.findings.len() as u64),
+            sev(Severity::High),
+            sev(Severity::Medium),
+            sev(Severity::Low)
+        )
+    } else {
+        writeln!(
+            s,
+            "  findings   {} (high {}, medium {}, low {})",
+            thousands(judge.findings.len() as u64),
+            sev(Severity::High),
+            sev(Severity::Medium),
+            sev(Severity::Low)
+        )
+    };
+    for rule in RuleId::ALL {
+        if let Some(n) = per_rule.get(&rule) {
+            let severity = if ja {
+                rule.severity().name_ja()
+            } else {
+                rule.severity().as_str()
+            };
+            let _ = writeln!(
+                s,
+                "    {:<24} {:<6} {:>8}  {}",
+                rule.as_str(),
+                severity,
+                thousands(*n),
+                rule.regulation()
+            );
+        }
+    }
+    if !judge.pending.is_empty() {
+        let _ = if ja {
+            writeln!(
+                s,
+                "  保留       照合期限前の変更 {} 件 (次回以降に判定)",
+                judge.pending.len()
+            )
+        } else {
+            writeln!(
+                s,
+                "  pending    {} changes not yet due for verification (judged by a later run)",
+                judge.pending.len()
+            )
+        };
+    }
+    if !read.input_errors.is_empty() {
+        let _ = if ja {
+            writeln!(
+                s,
+                "  読めない入力 {} 件 (上のエラーを参照; 終了コード 2)",
+                read.input_errors.len()
+            )
+        } else {
+            writeln!(
+                s,
+                "  unreadable {} inputs (see the errors above; exit status 2)",
+                read.input_errors.len()
+            )
+        };
+    }
+    let _ = if ja {
+        writeln!(
+            s,
+            "  処理時間   {:.2} 秒 (読込 {:.2} 秒, 判定 {:.2} 秒), {:.0} MB/s{}",
+            secs,
+            read.elapsed.as_secs_f64(),
+            judge.elapsed.as_secs_f64(),
+            rate,
+            if spilled > 0 {
+                format!(", 一時退避 {}", mb(spilled))
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        writeln!(
+            s,
+            "  time       {:.2} s (read {:.2} s, judge {:.2} s), {:.0} MB/s{}",
+            secs,
+            read.elapsed.as_secs_f64(),
+            judge.elapsed.as_secs_f64(),
+            rate,
+            if spilled > 0 {
+                format!(", spilled {}", mb(spilled))
+            } else {
+                String::new()
+            }
+        )
+    };
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 }

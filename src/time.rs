@@ -215,46 +215,76 @@ fn zone(s: &[u8], i: usize) -> Option<i32> {
 /// for the `T`. Returns `None` for anything else, including impossible dates and times.
 #[inline]
 pub fn parse_timestamp(s: &[u8]) -> Option<i64> {
-    // Fast path: the two fixed-width layouts the terminals write.
-    if s.len() >= 19 && s[13] == b':' && s[16] == b':' && (s[10] == b'T' || s[10] == b' ') {
-        let sep = s[4];
-        if (sep == b'-' || sep == b'/') && s[7] == sep {
-            let y = four(s, 0)?;
-            let mo = two(s, 5)?;
-            let d = two(s, 8)?;
-            let h = two(s, 11)?;
-            let mi = two(s, 14)?;
-            let sec = two(s, 17)?;
-            let mut i = 19;
-            let ms = if s.get(i) == Some(&b'.') {
-                i += 1;
-                fraction(s, &mut i)?
-            } else {
-                0
-            };
-            let off = if sep == b'/' {
-                // The local form carries no zone.
-                if i != s.len() {
+    TimestampParser::default().parse(s)
+}
+
+/// A timestamp parser that remembers the last date it converted: the lines of one log
+/// file share a handful of dates, and the calendar arithmetic is the costly part.
+#[derive(Debug, Clone, Default)]
+pub struct TimestampParser {
+    /// The digits of the last date parsed (`YYYYMMDD` as eight bytes, whatever the
+    /// separators) and its day number.
+    last: Option<(u64, i64)>,
+}
+
+impl TimestampParser {
+    /// Parses like [`parse_timestamp`].
+    #[inline]
+    pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
+        // Fast path: the two fixed-width layouts the terminals write.
+        if s.len() >= 19 && s[13] == b':' && s[16] == b':' && (s[10] == b'T' || s[10] == b' ') {
+            let sep = s[4];
+            if (sep == b'-' || sep == b'/') && s[7] == sep {
+                // The digits only, so both layouts of one date share the cache entry.
+                let mut digits = [0u8; 8];
+                digits[..4].copy_from_slice(&s[..4]);
+                digits[4..6].copy_from_slice(&s[5..7]);
+                digits[6..].copy_from_slice(&s[8..10]);
+                let date = u64::from_le_bytes(digits);
+                let day = match self.last {
+                    Some((d, day)) if d == date => day,
+                    _ => {
+                        let (y, mo, d) = (four(s, 0)?, two(s, 5)?, two(s, 8)?);
+                        if !(1900..=9999).contains(&y)
+                            || !(1..=12).contains(&mo)
+                            || d == 0
+                            || d > days_in_month(y as i32, mo)
+                        {
+                            return None;
+                        }
+                        let day = days_from_civil(y as i32, mo, d) as i64;
+                        self.last = Some((date, day));
+                        day
+                    }
+                };
+                let (h, mi, sec) = (two(s, 11)?, two(s, 14)?, two(s, 17)?);
+                if h > 23 || mi > 59 || sec > 59 {
                     return None;
                 }
-                9 * 60
-            } else {
-                zone(s, i)?
-            };
-            return Fields {
-                y,
-                mo,
-                d,
-                h,
-                mi,
-                sec,
-                ms,
-                offset_min: off,
+                let mut i = 19;
+                let ms = if s.get(i) == Some(&b'.') {
+                    i += 1;
+                    fraction(s, &mut i)?
+                } else {
+                    0
+                };
+                let off = if sep == b'/' {
+                    // The local form carries no zone.
+                    if i != s.len() {
+                        return None;
+                    }
+                    9 * 60
+                } else {
+                    zone(s, i)?
+                };
+                let local = day * DAY_MS
+                    + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000
+                    + ms as i64;
+                return Some(local - off as i64 * 60_000);
             }
-            .instant();
         }
+        parse_timestamp_lenient(s)
     }
-    parse_timestamp_lenient(s)
 }
 
 /// The slow path: the local form with one-digit month, day or hour (`2026/4/1 8:45:12`),
@@ -383,6 +413,18 @@ mod tests {
             Some(iso),
             "no offset means JST"
         );
+    }
+
+    #[test]
+    fn the_date_cache_never_leaks_into_other_dates() {
+        let mut p = TimestampParser::default();
+        let a = p.parse(b"2026-04-01T08:45:12+09:00").unwrap();
+        let b = p.parse(b"2026-04-01T09:45:12+09:00").unwrap();
+        assert_eq!(b - a, 3_600_000);
+        assert_eq!(p.parse(b"2026-04-02T08:45:12+09:00"), Some(a + DAY_MS));
+        assert_eq!(p.parse(b"2026/04/02 08:45:12"), Some(a + DAY_MS));
+        assert_eq!(p.parse(b"2026-02-30T08:45:12+09:00"), None);
+        assert_eq!(p.parse(b"2026-04-02T24:45:12+09:00"), None);
     }
 
     #[test]

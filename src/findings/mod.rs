@@ -5,9 +5,65 @@
 //! ([`Lang`]); the facts are kept structured so that the findings file, the archive and
 //! the report all say the same thing.
 
+mod batch;
+mod message;
+mod write;
+
+pub use batch::{
+    FILE_COLUMNS, FINDINGS_SCHEMA_VERSION, archive_schema, file_schema, from_record_batch,
+    to_file_batch, to_record_batch,
+};
+pub use message::message;
+pub use write::{Format, write, write_csv, write_jsonl, write_parquet, write_to};
+
+use std::path::{Path, PathBuf};
+
 use crate::ledger::RequestMismatch;
 use crate::model::{Op, RuleId, Severity};
 use crate::time::Day;
+
+/// Findings cannot be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum FindingsError {
+    #[error(
+        "{}: unknown findings file extension (expected .csv, .jsonl or .parquet)",
+        path.display()
+    )]
+    UnknownExtension { path: PathBuf },
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {message}", shown(path.as_deref()))]
+    Encode {
+        path: Option<PathBuf>,
+        message: String,
+    },
+    /// An archive batch that is not findings schema version 1.
+    #[error("findings batch: {message}")]
+    Batch { message: String },
+}
+
+fn shown(path: Option<&Path>) -> String {
+    path.map_or_else(|| "findings".to_owned(), |p| p.display().to_string())
+}
+
+impl FindingsError {
+    /// Names the file an encoding error happened in.
+    fn at(self, file: &Path) -> FindingsError {
+        match self {
+            FindingsError::Encode {
+                path: None,
+                message,
+            } => FindingsError::Encode {
+                path: Some(file.to_owned()),
+                message,
+            },
+            e => e,
+        }
+    }
+}
 
 /// The language of messages and summaries.
 #[derive(
@@ -158,3 +214,6 @@ impl Finding {
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
+
+#[cfg(test)]
+mod tests;

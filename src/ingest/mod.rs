@@ -23,13 +23,24 @@ pub use walk::{InputFile, discover};
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: the {format} stream is truncated or corrupt after {after} bytes of text: {source} (the lines before were read)", path.display())]
-    Decompress { path: PathBuf, format: &'static str, after: u64, source: std::io::Error },
+    Decompress {
+        path: PathBuf,
+        format: &'static str,
+        after: u64,
+        source: std::io::Error,
+    },
     #[error("{}: not an operation log: neither the oplog-csv v1 header nor key-value lines (first line: {first_line:?})", path.display())]
     UnknownFormat { path: PathBuf, first_line: String },
     #[error("{}: no *.csv or *.log files (optionally .gz or .zst) below this folder", path.display())]
     NoLogs { path: PathBuf },
     #[error("{}: internal error while building columns: {source}", path.display())]
-    Internal { path: PathBuf, source: arrow_schema::ArrowError },
+    Internal {
+        path: PathBuf,
+        source: arrow_schema::ArrowError,
+    },
 }

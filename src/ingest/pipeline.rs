@@ -36,7 +36,12 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { encoding: None, mmap: true, block_size: 16 << 20, chunk_size: 1 << 20 }
+        ReadOptions {
+            encoding: None,
+            mmap: true,
+            block_size: 16 << 20,
+            chunk_size: 1 << 20,
+        }
     }
 }
 
@@ -54,9 +59,17 @@ pub struct FileReport {
 /// One message from the readers to the caller.
 pub enum Message {
     /// Rows and rejects of one block of file `file` (index into the input list).
-    Data { file: usize, batches: Vec<RecordBatch>, rejects: Vec<Reject> },
+    Data {
+        file: usize,
+        batches: Vec<RecordBatch>,
+        rejects: Vec<Reject>,
+    },
     /// File `file` is done; `error` says why it stopped early, if it did.
-    Done { file: usize, report: FileReport, error: Option<InputError> },
+    Done {
+        file: usize,
+        report: FileReport,
+        error: Option<InputError>,
+    },
 }
 
 /// Reads `files`, calling `on` on the caller's thread for every message, in order per
@@ -71,12 +84,19 @@ pub fn read_files<E>(
     let (tx, rx) = bounded::<Message>(4);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            files.par_iter().enumerate().for_each_with(tx, |tx, (i, file)| {
-                let mut report = FileReport::default();
-                let error = read_file(i, file, options, read_bytes, tx, &mut report).err();
-                // A closed channel means the caller stopped; nothing left to tell.
-                let _ = tx.send(Message::Done { file: i, report, error });
-            });
+            files
+                .par_iter()
+                .enumerate()
+                .for_each_with(tx, |tx, (i, file)| {
+                    let mut report = FileReport::default();
+                    let error = read_file(i, file, options, read_bytes, tx, &mut report).err();
+                    // A closed channel means the caller stopped; nothing left to tell.
+                    let _ = tx.send(Message::Done {
+                        file: i,
+                        report,
+                        error,
+                    });
+                });
         });
         let mut result = Ok(());
         for msg in rx.iter() {
@@ -102,9 +122,19 @@ fn read_file(
     tx: &Sender<Message>,
     report: &mut FileReport,
 ) -> Result<(), InputError> {
-    let mut blocks = Blocks::open(file, options.mmap, options.block_size, Arc::clone(read_bytes))?;
+    let mut blocks = Blocks::open(
+        file,
+        options.mmap,
+        options.block_size,
+        Arc::clone(read_bytes),
+    )?;
     report.compression = Some(blocks.compression());
-    let mut state = FileState { encoding: options.encoding, format: None, lines: 0, first: true };
+    let mut state = FileState {
+        encoding: options.encoding,
+        format: None,
+        lines: 0,
+        first: true,
+    };
     let outcome = if blocks.is_stream() {
         // Decompress (or read) one block ahead on a thread of its own.
         let (btx, brx) = bounded::<Result<Block, InputError>>(1);
@@ -138,7 +168,10 @@ fn read_file(
             match blocks.next_block()? {
                 None => break Ok(()),
                 Some(block) => {
-                    if state.block(index, file, &block, options, tx, report)?.is_err() {
+                    if state
+                        .block(index, file, &block, options, tx, report)?
+                        .is_err()
+                    {
                         break Ok(());
                     }
                 }
@@ -179,7 +212,10 @@ impl FileState {
                 // Blank so far: decode as CSV, which only counts blank lines.
                 sniff::Sniffed::Empty => Format::Csv,
                 sniff::Sniffed::Unknown => {
-                    return Err(InputError::UnknownFormat { path: file.path.clone(), first_line: sniff::first_line(block) });
+                    return Err(InputError::UnknownFormat {
+                        path: file.path.clone(),
+                        first_line: sniff::first_line(block),
+                    });
                 }
             },
         };
@@ -191,14 +227,24 @@ impl FileState {
         let outs: Vec<Result<ChunkOut, arrow_schema::ArrowError>> = chunks
             .par_iter()
             .enumerate()
-            .map(|(k, chunk)| decode_chunk(chunk, format, encoding, &file.name, file_start && k == 0))
+            .map(|(k, chunk)| {
+                decode_chunk(chunk, format, encoding, &file.name, file_start && k == 0)
+            })
             .collect();
         let mut batches = Vec::new();
         let mut rejects = Vec::new();
         for out in outs {
-            let mut out = out.map_err(|e| InputError::Internal { path: file.path.clone(), source: e })?;
+            let mut out = out.map_err(|e| InputError::Internal {
+                path: file.path.clone(),
+                source: e,
+            })?;
             for b in out.batches {
-                batches.push(shift_lines(b, self.lines).map_err(|e| InputError::Internal { path: file.path.clone(), source: e })?);
+                batches.push(
+                    shift_lines(b, self.lines).map_err(|e| InputError::Internal {
+                        path: file.path.clone(),
+                        source: e,
+                    })?,
+                );
             }
             for r in &mut out.rejects {
                 r.line += self.lines;
@@ -207,7 +253,14 @@ impl FileState {
             self.lines += out.stats.lines;
             report.stats.add(&out.stats);
         }
-        if tx.send(Message::Data { file: index, batches, rejects }).is_err() {
+        if tx
+            .send(Message::Data {
+                file: index,
+                batches,
+                rejects,
+            })
+            .is_err()
+        {
             return Ok(Err(Stopped));
         }
         Ok(Ok(()))
@@ -234,7 +287,11 @@ fn decode_chunk(
         .with_batch_rows(usize::MAX)
         .build();
     d.decode_final(chunk)?;
-    Ok(ChunkOut { batches: d.flush()?, rejects: d.take_rejects(), stats: d.stats() })
+    Ok(ChunkOut {
+        batches: d.flush()?,
+        rejects: d.take_rejects(),
+        stats: d.stats(),
+    })
 }
 
 /// Cuts a block into chunks of about `size` bytes, each ending after a `\n` (the last
@@ -264,7 +321,9 @@ fn shift_lines(batch: RecordBatch, delta: u64) -> Result<RecordBatch, arrow_sche
         return Ok(batch);
     }
     let lines = batch.column(col::SOURCE_LINE).as_primitive::<UInt64Type>();
-    let shifted: ArrayRef = Arc::new(UInt64Array::from_iter_values(lines.values().iter().map(|l| l + delta)));
+    let shifted: ArrayRef = Arc::new(UInt64Array::from_iter_values(
+        lines.values().iter().map(|l| l + delta),
+    ));
     let mut columns = batch.columns().to_vec();
     columns[col::SOURCE_LINE] = shifted;
     RecordBatch::try_new(batch.schema(), columns)

@@ -53,7 +53,11 @@ pub fn format(block: &[u8]) -> Sniffed {
             break;
         }
     }
-    if seen == 0 { Sniffed::Empty } else { Sniffed::Unknown }
+    if seen == 0 {
+        Sniffed::Empty
+    } else {
+        Sniffed::Unknown
+    }
 }
 
 /// The first non-blank line of a block, for error messages (lossy, shortened).
@@ -68,7 +72,15 @@ pub fn first_line(block: &[u8]) -> String {
     s.chars().take(120).collect()
 }
 
-/// The encoding a block shows, or `None` when it cannot tell yet (all ASCII).
+/// Non-ASCII lines looked at to decide an encoding.
+const VOTING_LINES: usize = 256;
+
+/// The encoding a block shows, or `None` when it cannot tell yet.
+///
+/// Each line holding non-ASCII bytes votes: valid UTF-8 for UTF-8 (CP932 text is almost
+/// never valid UTF-8, so this is strong evidence), otherwise valid CP932 for CP932. A line
+/// invalid in both (a corrupted line) does not vote; a block without votes decides nothing
+/// and a later block will. Ties go to UTF-8.
 pub fn encoding(block: &[u8], file_start: bool) -> Option<Encoding> {
     if file_start && block.starts_with(BOM) {
         return Some(Encoding::Utf8);
@@ -76,28 +88,43 @@ pub fn encoding(block: &[u8], file_start: bool) -> Option<Encoding> {
     if block.is_ascii() {
         return None;
     }
-    let utf8_ok = match simdutf8::compat::from_utf8(block) {
-        Ok(_) => return Some(Encoding::Utf8),
-        Err(e) => e.valid_up_to(),
-    };
-    if cp932_valid_prefix(block) > utf8_ok { Some(Encoding::Cp932) } else { Some(Encoding::Utf8) }
-}
-
-/// How many leading bytes of `bytes` decode as CP932 without error.
-fn cp932_valid_prefix(bytes: &[u8]) -> usize {
-    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(64 * 1024);
-    let mut done = 0;
-    while done < bytes.len() {
-        out.clear();
-        let (result, read) = decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, false);
-        match result {
-            DecoderResult::Malformed(bad, after) => return done + read - bad as usize - after as usize,
-            DecoderResult::InputEmpty => return bytes.len(),
-            DecoderResult::OutputFull => done += read,
+    if simdutf8::basic::from_utf8(block).is_ok() {
+        return Some(Encoding::Utf8);
+    }
+    let (mut utf8, mut cp932, mut seen) = (0usize, 0usize, 0usize);
+    let mut start = 0;
+    for end in memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
+        if start >= block.len() {
+            break;
+        }
+        let line = &block[start..end];
+        start = end + 1;
+        if line.is_ascii() {
+            continue;
+        }
+        if simdutf8::basic::from_utf8(line).is_ok() {
+            utf8 += 1;
+        } else if cp932_valid(line) {
+            cp932 += 1;
+        }
+        seen += 1;
+        if seen == VOTING_LINES {
+            break;
         }
     }
-    bytes.len()
+    match (utf8, cp932) {
+        (0, 0) => None,
+        (u, c) if u >= c => Some(Encoding::Utf8),
+        _ => Some(Encoding::Cp932),
+    }
+}
+
+/// Whether `bytes` decode as CP932 without error.
+fn cp932_valid(bytes: &[u8]) -> bool {
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(bytes.len() * 3 / 2 + 16);
+    let (result, _) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    matches!(result, DecoderResult::InputEmpty)
 }
 
 #[cfg(test)]
@@ -107,9 +134,18 @@ mod tests {
     #[test]
     fn formats() {
         let header = csv::HEADER.join(",");
-        assert_eq!(format(format!("\u{feff}{header}\r\nE1,...").as_bytes()), Sniffed::Format(Format::Csv));
-        assert_eq!(format(b"\n\n2026/04/01 08:45:12 id=E1 act=VIEW\n"), Sniffed::Format(Format::Kv));
-        assert_eq!(format(b"garbage\n2026/04/01 08:45:12 id=E1 act=VIEW\n"), Sniffed::Format(Format::Kv));
+        assert_eq!(
+            format(format!("\u{feff}{header}\r\nE1,...").as_bytes()),
+            Sniffed::Format(Format::Csv)
+        );
+        assert_eq!(
+            format(b"\n\n2026/04/01 08:45:12 id=E1 act=VIEW\n"),
+            Sniffed::Format(Format::Kv)
+        );
+        assert_eq!(
+            format(b"garbage\n2026/04/01 08:45:12 id=E1 act=VIEW\n"),
+            Sniffed::Format(Format::Kv)
+        );
         assert_eq!(format(b"\r\n\n"), Sniffed::Empty);
         assert_eq!(format(b""), Sniffed::Empty);
         assert_eq!(format(b"name,age\nbob,3\n"), Sniffed::Unknown);
@@ -123,9 +159,15 @@ mod tests {
         assert_eq!(encoding("住民票\n".as_bytes(), false), Some(Encoding::Utf8));
         let (sjis, _, _) = SHIFT_JIS.encode("住民票の写し,ソ\n");
         assert_eq!(encoding(&sjis, false), Some(Encoding::Cp932));
-        // A UTF-8 file with one bad byte stays UTF-8 (the line will be rejected).
-        let mut bad = "住民票の写し".repeat(10).into_bytes();
-        bad.push(0xff);
+        // A UTF-8 file with one bad line stays UTF-8 (the line will be rejected).
+        let mut bad = "住民票の写し\n".repeat(3).into_bytes();
+        bad.extend_from_slice(b"x\xff\n");
         assert_eq!(encoding(&bad, false), Some(Encoding::Utf8));
+        // A CP932 file whose first non-ASCII line is corrupted is still CP932.
+        let mut cp = b"a\xff\xfe\n".to_vec();
+        cp.extend_from_slice(&SHIFT_JIS.encode("住民票の写し\n").0);
+        assert_eq!(encoding(&cp, false), Some(Encoding::Cp932));
+        // Only corrupted lines: no decision yet.
+        assert_eq!(encoding(b"a\xff\nb\xfe\n", false), None);
     }
 }

@@ -78,8 +78,18 @@ impl<R: Read> Read for Counting<R> {
 }
 
 enum Inner {
-    Map { file: File, offset: u64, len: u64 },
-    Stream { reader: Box<dyn Read + Send>, carry: Vec<u8>, eof: bool },
+    Map {
+        file: File,
+        offset: u64,
+        len: u64,
+    },
+    Stream {
+        reader: Box<dyn Read + Send>,
+        carry: Vec<u8>,
+        eof: bool,
+        /// A read error held back until the complete lines before it were handed out.
+        failed: Option<std::io::Error>,
+    },
 }
 
 /// The blocks of one file, in order.
@@ -96,8 +106,16 @@ pub struct Blocks {
 
 impl Blocks {
     /// Opens `file`. `mmap` = false forces reading; `counter` receives on-disk bytes read.
-    pub fn open(file: &InputFile, mmap: bool, block_size: usize, counter: Arc<AtomicU64>) -> Result<Blocks, InputError> {
-        let io = |source| InputError::Io { path: file.path.clone(), source };
+    pub fn open(
+        file: &InputFile,
+        mmap: bool,
+        block_size: usize,
+        counter: Arc<AtomicU64>,
+    ) -> Result<Blocks, InputError> {
+        let io = |source| InputError::Io {
+            path: file.path.clone(),
+            source,
+        };
         let mut f = File::open(&file.path).map_err(io)?;
         let mut head = [0u8; 4];
         let mut got = 0;
@@ -110,15 +128,26 @@ impl Blocks {
         let compression = Compression::sniff(&head[..got]);
         f.seek(SeekFrom::Start(0)).map_err(io)?;
         let len = f.metadata().map_err(io)?.len();
-        let stream = |reader: Box<dyn Read + Send>| Inner::Stream { reader, carry: Vec::new(), eof: false };
-        let counting = |f: File| Counting { inner: f, counter: Arc::clone(&counter) };
+        let stream = |reader: Box<dyn Read + Send>| Inner::Stream {
+            reader,
+            carry: Vec::new(),
+            eof: false,
+            failed: None,
+        };
+        let counting = |f: File| Counting {
+            inner: f,
+            counter: Arc::clone(&counter),
+        };
         let inner = match compression {
-            Compression::None if mmap => Inner::Map { file: f, offset: 0, len },
+            Compression::None if mmap => Inner::Map {
+                file: f,
+                offset: 0,
+                len,
+            },
             Compression::None => stream(Box::new(counting(f))),
-            Compression::Gzip => stream(Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                1 << 16,
-                counting(f),
-            )))),
+            Compression::Gzip => stream(Box::new(flate2::read::MultiGzDecoder::new(
+                BufReader::with_capacity(1 << 16, counting(f)),
+            ))),
             Compression::Zstd => {
                 let d = zstd::stream::read::Decoder::new(counting(f)).map_err(io)?;
                 stream(Box::new(d))
@@ -166,17 +195,31 @@ impl Blocks {
                     let at_end = *offset + take as u64 == *len;
                     let Some(map) = mmap::map_window(file, *offset, take) else {
                         // Mapping refused: continue this file with plain reads from here.
-                        let mut f = file.try_clone().map_err(|source| InputError::Io { path: self.path.clone(), source })?;
+                        let mut f = file.try_clone().map_err(|source| InputError::Io {
+                            path: self.path.clone(),
+                            source,
+                        })?;
                         f.seek(SeekFrom::Start(*offset))
-                            .map_err(|source| InputError::Io { path: self.path.clone(), source })?;
+                            .map_err(|source| InputError::Io {
+                                path: self.path.clone(),
+                                source,
+                            })?;
                         self.inner = Inner::Stream {
-                            reader: Box::new(Counting { inner: f, counter: Arc::clone(&self.counter) }),
+                            reader: Box::new(Counting {
+                                inner: f,
+                                counter: Arc::clone(&self.counter),
+                            }),
                             carry: Vec::new(),
                             eof: false,
+                            failed: None,
                         };
                         return self.next_block();
                     };
-                    let cut = if at_end { Some(take) } else { memrchr(b'\n', &map).map(|k| k + 1) };
+                    let cut = if at_end {
+                        Some(take)
+                    } else {
+                        memrchr(b'\n', &map).map(|k| k + 1)
+                    };
                     if let Some(cut) = cut {
                         *offset += cut as u64;
                         self.counter.fetch_add(cut as u64, Ordering::Relaxed);
@@ -186,7 +229,20 @@ impl Blocks {
                     want = want.saturating_mul(2);
                 }
             }
-            Inner::Stream { reader, carry, eof } => {
+            Inner::Stream {
+                reader,
+                carry,
+                eof,
+                failed,
+            } => {
+                if let Some(source) = failed.take() {
+                    return Err(stream_error(
+                        self.compression,
+                        &self.path,
+                        self.text_bytes,
+                        source,
+                    ));
+                }
                 if *eof && carry.is_empty() {
                     return Ok(None);
                 }
@@ -195,7 +251,13 @@ impl Blocks {
                 let mut searched = 0;
                 loop {
                     if let Err(source) = fill(reader, &mut buf, target, eof) {
-                        return Err(stream_error(self.compression, &self.path, self.text_bytes, source));
+                        // Hand out the complete lines read before the failure (the partial
+                        // last line is lost); the error comes with the next call.
+                        *eof = true;
+                        *failed = Some(source);
+                        let cut = memrchr(b'\n', &buf).map_or(0, |k| k + 1);
+                        buf.truncate(cut);
+                        break;
                     }
                     if *eof {
                         break;
@@ -210,6 +272,17 @@ impl Blocks {
                     searched = buf.len();
                     target = buf.len() * 2;
                 }
+                if buf.is_empty() && failed.is_some() {
+                    let source = failed
+                        .take()
+                        .unwrap_or_else(|| std::io::Error::other("read failed"));
+                    return Err(stream_error(
+                        self.compression,
+                        &self.path,
+                        self.text_bytes,
+                        source,
+                    ));
+                }
                 if buf.is_empty() {
                     return Ok(None);
                 }
@@ -222,15 +295,33 @@ impl Blocks {
 }
 
 /// A read error of a stream: a decompression failure names the format and how far it got.
-fn stream_error(compression: Compression, path: &std::path::Path, after: u64, source: std::io::Error) -> InputError {
+fn stream_error(
+    compression: Compression,
+    path: &std::path::Path,
+    after: u64,
+    source: std::io::Error,
+) -> InputError {
     match compression {
-        Compression::None => InputError::Io { path: path.to_path_buf(), source },
-        c => InputError::Decompress { path: path.to_path_buf(), format: c.as_str(), after, source },
+        Compression::None => InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        c => InputError::Decompress {
+            path: path.to_path_buf(),
+            format: c.as_str(),
+            after,
+            source,
+        },
     }
 }
 
 /// Reads from `reader` until `buf` holds `target` bytes or the stream ends.
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize, eof: &mut bool) -> std::io::Result<()> {
+fn fill(
+    reader: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    target: usize,
+    eof: &mut bool,
+) -> std::io::Result<()> {
     while !*eof && buf.len() < target {
         let start = buf.len();
         buf.resize(target, 0);
@@ -252,7 +343,11 @@ mod tests {
 
     use super::*;
 
-    fn collect(path: &std::path::Path, mmap: bool, block: usize) -> Result<Vec<Vec<u8>>, InputError> {
+    fn collect(
+        path: &std::path::Path,
+        mmap: bool,
+        block: usize,
+    ) -> Result<Vec<Vec<u8>>, InputError> {
         let file = InputFile::new(path.to_path_buf(), 0);
         let mut b = Blocks::open(&file, mmap, block, Arc::new(AtomicU64::new(0)))?;
         let mut out = Vec::new();

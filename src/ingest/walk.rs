@@ -31,7 +31,10 @@ impl InputFile {
 /// Whether a file name is one of the log names read below a folder.
 pub fn is_log_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let base = lower.strip_suffix(".gz").or_else(|| lower.strip_suffix(".zst")).unwrap_or(&lower);
+    let base = lower
+        .strip_suffix(".gz")
+        .or_else(|| lower.strip_suffix(".zst"))
+        .unwrap_or(&lower);
     base.ends_with(".csv") || base.ends_with(".log")
 }
 
@@ -44,7 +47,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<InputError>) {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(source) => {
-                errors.push(InputError::Io { path: path.clone(), source });
+                errors.push(InputError::Io {
+                    path: path.clone(),
+                    source,
+                });
                 continue;
             }
         };
@@ -66,7 +72,10 @@ fn walk_dir(dir: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<InputError>
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(source) => {
-            errors.push(InputError::Io { path: dir.to_path_buf(), source });
+            errors.push(InputError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
             return;
         }
     };
@@ -74,7 +83,10 @@ fn walk_dir(dir: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<InputError>
         let entry = match entry {
             Ok(e) => e,
             Err(source) => {
-                errors.push(InputError::Io { path: dir.to_path_buf(), source });
+                errors.push(InputError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                });
                 continue;
             }
         };
@@ -84,7 +96,9 @@ fn walk_dir(dir: &Path, files: &mut Vec<InputFile>, errors: &mut Vec<InputError>
             continue;
         }
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk_dir(&path, files, errors);
         } else if is_log_name(&name) {
@@ -104,7 +118,13 @@ mod tests {
 
     #[test]
     fn log_names() {
-        for ok in ["a.csv", "b.LOG", "c.csv.gz", "d.log.zst", "2026-04-01.CSV.GZ"] {
+        for ok in [
+            "a.csv",
+            "b.LOG",
+            "c.csv.gz",
+            "d.log.zst",
+            "2026-04-01.CSV.GZ",
+        ] {
             assert!(is_log_name(ok), "{ok}");
         }
         for no in ["a.txt", "b.csv.bak", "c.gz", "d.zst", "csv"] {
@@ -118,13 +138,28 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("KW02")).unwrap();
         std::fs::create_dir_all(root.join("KW01/.hidden")).unwrap();
-        for f in ["KW02/b.csv", "KW01/a.log.gz", "KW01/notes.txt", "KW01/.x.csv", "KW01/.hidden/h.csv"] {
+        for f in [
+            "KW02/b.csv",
+            "KW01/a.log.gz",
+            "KW01/notes.txt",
+            "KW01/.x.csv",
+            "KW01/.hidden/h.csv",
+        ] {
             std::fs::write(root.join(f), b"x").unwrap();
         }
         let empty = root.join("empty");
         std::fs::create_dir(&empty).unwrap();
         let (files, errors) = discover(&[root.to_path_buf(), root.join("missing.csv"), empty]);
-        let names: Vec<_> = files.iter().map(|f| f.path.strip_prefix(root).unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| {
+                f.path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
         assert_eq!(names, ["KW01/a.log.gz", "KW02/b.csv"]);
         assert_eq!(errors.len(), 2);
         assert!(errors[0].to_string().contains("missing.csv"));

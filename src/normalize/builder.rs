@@ -15,6 +15,7 @@ use arrow_array::{
     TimestampMillisecondArray, UInt64Array,
 };
 use arrow_buffer::{NullBuffer, NullBufferBuilder};
+use arrow_schema::ArrowError;
 
 use super::schema::event_schema;
 use crate::model::Op;
@@ -68,34 +69,75 @@ impl<'a> EventRow<'a> {
 
 /// Interns the values of one id column into a dictionary.
 ///
-/// Ids are short (`KW01-T03`, `OP00123`, `OK`), so a value of up to 15 bytes is packed
-/// with its length into one `u128` and looked up by integer compare and a multiplicative
-/// hash; longer values take a string map. Consecutive log lines often repeat a value, so
-/// the last key is checked first.
+/// Ids are short (`KW01-T03`, `OP00123`, `OK`), so a value of up to 16 bytes is packed
+/// into one `u128` and looked up by integer compare and a multiplicative
+/// hash; longer values take a string map. A small direct-mapped cache in front of the map
+/// answers most lookups, since a file holds few distinct ids.
 #[derive(Debug)]
 struct DictColumn {
-    short: hashbrown::HashMap<u128, i32, PackedHash>,
+    short: hashbrown::HashMap<u128, (i32, u8), PackedHash>,
     long: hashbrown::HashMap<Box<str>, i32>,
-    values: Vec<Box<str>>,
+    values: StringBuilder,
+    distinct: i32,
     keys: Vec<i32>,
     nulls: NullBufferBuilder,
-    last: Option<(u128, i32)>,
+    cache: Box<[CacheSlot; CACHE_SLOTS]>,
 }
 
-/// Packs a string of at most 15 bytes with its length; `None` if longer.
+const CACHE_SLOTS: usize = 256;
+
+/// One slot of the direct-mapped cache: packed value, key, length (`u8::MAX`: empty).
+#[derive(Debug, Clone, Copy)]
+struct CacheSlot(u128, i32, u8);
+
+const EMPTY_SLOT: CacheSlot = CacheSlot(0, 0, u8::MAX);
+
+/// Mixes a packed value into 64 well-spread bits (the splitmix64 finaliser): the packed
+/// bytes of similar ids differ in few bits, and both the cache index (low bits) and the
+/// hash map's control byte (top bits) need all of them.
 #[inline]
-fn pack(v: &str) -> Option<u128> {
-    let b = v.as_bytes();
-    if b.len() > 15 {
-        return None;
-    }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    buf[15] = b.len() as u8;
-    Some(u128::from_le_bytes(buf))
+fn mix(p: u128) -> u64 {
+    let mut f = (p as u64) ^ ((p >> 64) as u64).rotate_left(23);
+    f ^= f >> 30;
+    f = f.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    f ^= f >> 27;
+    f = f.wrapping_mul(0x94d0_49bb_1331_11eb);
+    f ^ (f >> 31)
 }
 
-/// A multiplicative hash for packed keys (they are already well mixed text bytes).
+#[inline]
+fn slot_of(p: u128) -> usize {
+    mix(p) as usize & (CACHE_SLOTS - 1)
+}
+
+/// Packs a string of at most 16 bytes into a `u128`: up to 7 bytes (as their first and
+/// last four, overlapping) with their length in the top byte, 8–16 bytes as the first and
+/// the last eight (overlapping). The packing
+/// of different lengths can collide, so the map also stores the length and checks it.
+#[inline]
+fn pack(b: &[u8]) -> Option<u128> {
+    let n = b.len();
+    if n < 8 {
+        let lo = if n >= 4 {
+            let first = u32::from_le_bytes(b[..4].try_into().ok()?) as u64;
+            let last = u32::from_le_bytes(b[n - 4..].try_into().ok()?) as u64;
+            first | last << 32
+        } else {
+            b.iter()
+                .enumerate()
+                .fold(0u64, |acc, (i, &c)| acc | (c as u64) << (8 * i))
+        };
+        Some(lo as u128 | (n as u128) << 120)
+    } else if n <= 16 {
+        let lo = u64::from_le_bytes(b[..8].try_into().ok()?);
+        let hi = u64::from_le_bytes(b[n - 8..].try_into().ok()?);
+        Some(lo as u128 | (hi as u128) << 64)
+    } else {
+        None
+    }
+}
+
+/// Hashes packed keys with [`mix`].
 #[derive(Debug, Default, Clone, Copy)]
 struct PackedHash;
 
@@ -119,8 +161,7 @@ impl std::hash::Hasher for PackedHasher {
         }
     }
     fn write_u128(&mut self, v: u128) {
-        let folded = (v as u64) ^ ((v >> 64) as u64).rotate_left(29);
-        self.0 = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26);
+        self.0 = mix(v);
     }
 }
 
@@ -129,58 +170,86 @@ impl DictColumn {
         DictColumn {
             short: hashbrown::HashMap::with_hasher(PackedHash),
             long: hashbrown::HashMap::new(),
-            values: Vec::new(),
+            values: StringBuilder::new(),
+            distinct: 0,
             keys: Vec::with_capacity(capacity),
             nulls: NullBufferBuilder::new(capacity),
-            last: None,
+            cache: Box::new([EMPTY_SLOT; CACHE_SLOTS]),
         }
     }
 
-    fn insert(values: &mut Vec<Box<str>>, v: &str) -> i32 {
-        let k = values.len() as i32;
-        values.push(v.into());
-        k
+    fn insert(values: &mut StringBuilder, distinct: &mut i32, v: &str) -> i32 {
+        values.append_value(v);
+        *distinct += 1;
+        *distinct - 1
     }
 
-    #[inline]
+    /// Appends one value; the cache hit is the whole fast path, inlined at each call.
+    #[inline(always)]
     fn push(&mut self, v: Option<&str>) {
         let Some(v) = v else {
             self.keys.push(0);
             self.nulls.append_null();
             return;
         };
-        let key = match pack(v) {
-            Some(p) => match self.last {
-                Some((lp, k)) if lp == p => k,
-                _ => {
-                    let values = &mut self.values;
-                    let k = *self.short.entry(p).or_insert_with(|| Self::insert(values, v));
-                    self.last = Some((p, k));
-                    k
+        let key = match pack(v.as_bytes()) {
+            Some(p) => {
+                let slot = slot_of(p);
+                let CacheSlot(cp, ck, clen) = self.cache[slot];
+                if cp == p && clen as usize == v.len() {
+                    ck
+                } else {
+                    self.miss(p, slot, v)
                 }
-            },
-            None => match self.long.get(v) {
-                Some(&k) => k,
-                None => {
-                    let k = Self::insert(&mut self.values, v);
-                    self.long.insert(v.into(), k);
-                    k
-                }
-            },
+            }
+            None => self.long_key(v),
         };
         self.keys.push(key);
         self.nulls.append_non_null();
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    /// A packed value not in the cache: look it up (or add it) and cache it.
+    #[cold]
+    #[inline(never)]
+    fn miss(&mut self, p: u128, slot: usize, v: &str) -> i32 {
+        let (values, distinct) = (&mut self.values, &mut self.distinct);
+        let (k, len) = *self
+            .short
+            .entry(p)
+            .or_insert_with(|| (Self::insert(values, distinct, v), v.len() as u8));
+        if len as usize == v.len() {
+            self.cache[slot] = CacheSlot(p, k, len);
+            k
+        } else {
+            self.long_key(v)
+        }
+    }
+
+    /// A value that does not pack (or whose packing collides with another length).
+    #[cold]
+    #[inline(never)]
+    fn long_key(&mut self, v: &str) -> i32 {
+        match self.long.get(v) {
+            Some(&k) => k,
+            None => {
+                let k = Self::insert(&mut self.values, &mut self.distinct, v);
+                self.long.insert(v.into(), k);
+                k
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         let keys = Int32Array::new(std::mem::take(&mut self.keys).into(), self.nulls.finish());
-        let values = StringArray::from_iter_values(self.values.iter().map(|s| &**s));
+        let values = self.values.finish();
         self.short.clear();
         self.long.clear();
-        self.values.clear();
-        self.last = None;
-        // Keys index `values` by construction, so the dictionary is valid.
-        Arc::new(DictionaryArray::<Int32Type>::new(keys, Arc::new(values)))
+        self.distinct = 0;
+        self.cache.fill(EMPTY_SLOT);
+        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(
+            keys,
+            Arc::new(values),
+        )?))
     }
 }
 
@@ -276,7 +345,7 @@ impl EventBatchBuilder {
     /// The rows appended so far as one batch of [`event_schema`]; the builder is then
     /// empty and ready for the next batch. Every column has the schema's type and the
     /// same length by construction, so an error here is a bug in this builder.
-    pub fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let n = self.len();
         let operation = {
             // The operation dictionary is the fixed table of codes, keyed by `Op as i32`.
@@ -295,11 +364,11 @@ impl EventBatchBuilder {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.event_id.finish()),
             Arc::new(timestamp),
-            self.terminal_id.finish(),
-            self.operator_id.finish(),
-            self.auth_method.finish(),
+            self.terminal_id.finish()?,
+            self.operator_id.finish()?,
+            self.auth_method.finish()?,
             operation,
-            self.business_code.finish(),
+            self.business_code.finish()?,
             Arc::new(self.target_code.finish()),
             Arc::new(Int64Array::new(
                 std::mem::take(&mut self.record_count).into(),
@@ -308,7 +377,7 @@ impl EventBatchBuilder {
             Arc::new(self.request_no.finish()),
             Arc::new(self.approval_no.finish()),
             Arc::new(self.ref_event_id.finish()),
-            self.result.finish(),
+            self.result.finish()?,
             Arc::new(self.detail.finish()),
             Arc::new(self.extras.finish()),
             source_file,
@@ -368,6 +437,35 @@ mod tests {
         assert!(!batch.column(col::TARGET_CODE).is_null(0));
         let files = batch.column(col::SOURCE_FILE).as_dictionary::<Int32Type>();
         assert_eq!(files.values().as_string::<i32>().value(0), "x.csv");
+    }
+
+    #[test]
+    fn interning_keeps_values_that_pack_alike_apart() {
+        // "aaaaaaaa" and "aaaaaaaaa" pack to the same first/last eight bytes.
+        let ids = [
+            "aaaaaaaa",
+            "aaaaaaaaa",
+            "aaaaaaaa",
+            "x",
+            "a-very-long-terminal-id-42",
+            "x",
+            "aaaaaaaaa",
+        ];
+        let rows: Vec<EventRow> = ids
+            .iter()
+            .map(|t| EventRow {
+                terminal_id: Some(t),
+                ..EventRow::new("E", 0, Op::View)
+            })
+            .collect();
+        let batch = batch_from_rows("f", rows).unwrap();
+        let dict = batch.column(col::TERMINAL_ID).as_dictionary::<Int32Type>();
+        let values = dict.values().as_string::<i32>();
+        let got: Vec<&str> = (0..ids.len())
+            .map(|i| values.value(dict.keys().value(i) as usize))
+            .collect();
+        assert_eq!(got, ids);
+        assert_eq!(values.len(), 4);
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //!
 //! This module only finds field boundaries; turning fields into typed columns is the
 //! decoder's job. A valid line has exactly 14 fields; any field may be quoted, and a quoted
-//! field never spans lines. The id fields are short, so they are scanned byte by byte;
-//! the last field (`detail`) is the long free text and is searched with SIMD (`memchr`),
-//! which keeps the common line — ids unquoted, detail maybe quoted — at memory speed.
+//! field never spans lines. The common line — ids unquoted, detail maybe quoted — takes a
+//! fast path: the 13 commas before `detail` are found sixteen bytes a step with SIMD
+//! compares (`wide`: SSE2 on x86-64, NEON on aarch64, safe code), and the long free-text
+//! `detail` is searched with `memchr`. Anything else (a quoted id field) takes the general
+//! splitter; both give the same answer.
 
 use memchr::memchr;
+use wide::u8x16;
 
 use super::reject::RejectReason;
 
@@ -47,6 +50,12 @@ impl Spans {
         &line[self.start[i] as usize..self.end[i] as usize]
     }
 
+    /// The raw bytes of field `i`.
+    #[inline]
+    pub fn bytes<'a>(&self, line: &'a [u8], i: usize) -> &'a [u8] {
+        &line[self.start[i] as usize..self.end[i] as usize]
+    }
+
     #[inline]
     pub fn is_escaped(&self, i: usize) -> bool {
         self.escaped & (1 << i) != 0
@@ -60,33 +69,109 @@ impl Spans {
 #[inline]
 pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
     spans.escaped = 0;
-    let n = line.len();
-    let mut pos = 0usize;
-    // Fields 0..13: short ids, scanned inline.
-    for field in 0..FIELDS - 1 {
-        if line.get(pos) == Some(&b'"') {
-            pos = quoted(line, pos, field, spans)?;
-            match line.get(pos) {
-                Some(b',') => pos += 1,
-                Some(_) => return Err(RejectReason::Quote),
-                None => return Err(RejectReason::FieldCount),
+    match fast_scan(line) {
+        Some(scan) => {
+            let mut start = 0u32;
+            for (i, &c) in scan.commas.iter().enumerate() {
+                spans.start[i] = start;
+                spans.end[i] = c;
+                start = c + 1;
             }
-            continue;
-        }
-        let start = pos;
-        loop {
-            match line.get(pos) {
-                Some(b',') => break,
-                Some(_) => pos += 1,
-                None => return Err(RejectReason::FieldCount),
+            let pos = start as usize;
+            if line.get(pos) == Some(&b'"') {
+                last_field(line, pos, spans)
+            } else if scan.comma_after {
+                Err(RejectReason::FieldCount)
+            } else {
+                // A quote inside an unquoted field is taken literally (as spreadsheet
+                // software does).
+                spans.start[FIELDS - 1] = start;
+                spans.end[FIELDS - 1] = line.len() as u32;
+                Ok(())
             }
         }
-        spans.start[field] = start as u32;
-        spans.end[field] = pos as u32;
-        pos += 1;
+        None => split_general(line, spans),
     }
-    // The last field: the rest of the line.
+}
+
+/// What the SIMD scan found in a line.
+struct FastScan {
+    /// The first 13 commas (no quote before the 13th).
+    commas: [u32; FIELDS - 1],
+    /// Another comma after the 13th.
+    comma_after: bool,
+}
+
+/// One 16-byte lane of `line` from `i`, the tail padded with zeros (which match neither
+/// comma nor quote).
+#[inline(always)]
+fn lane(line: &[u8], i: usize) -> u8x16 {
+    match line
+        .get(i..i + 16)
+        .and_then(|s| <[u8; 16]>::try_from(s).ok())
+    {
+        Some(a) => u8x16::new(a),
+        None => {
+            let mut buf = [0u8; 16];
+            let tail = line.get(i..).unwrap_or(&[]);
+            buf[..tail.len()].copy_from_slice(tail);
+            u8x16::new(buf)
+        }
+    }
+}
+
+/// The fast path: the first 13 commas when no quote comes before the 13th, and whether
+/// another comma follows, sixteen bytes a step with SIMD compares. `None` sends the line
+/// to the general splitter.
+#[inline]
+fn fast_scan(line: &[u8]) -> Option<FastScan> {
+    let comma = u8x16::splat(b',');
+    let quote = u8x16::splat(b'"');
+    let mut commas = [0u32; FIELDS - 1];
+    let mut count = 0;
+    let mut i = 0;
+    while i < line.len() {
+        let v = lane(line, i);
+        let quotes = v.simd_eq(quote).to_bitmask();
+        let all = v.simd_eq(comma).to_bitmask();
+        // Commas after a quote do not count: only those before it.
+        let mut m = if quotes != 0 {
+            all & ((quotes & quotes.wrapping_neg()) - 1)
+        } else {
+            all
+        };
+        while m != 0 {
+            let bit = m.trailing_zeros();
+            commas[count] = (i + bit as usize) as u32;
+            count += 1;
+            if count == FIELDS - 1 {
+                // The rest of this lane after the 13th comma, then the following lanes.
+                let mut comma_after = bit < 31 && (all >> (bit + 1)) != 0;
+                let mut j = i + 16;
+                while !comma_after && j < line.len() {
+                    comma_after = lane(line, j).simd_eq(comma).to_bitmask() != 0;
+                    j += 16;
+                }
+                return Some(FastScan {
+                    commas,
+                    comma_after,
+                });
+            }
+            m &= m - 1;
+        }
+        if quotes != 0 {
+            return None;
+        }
+        i += 16;
+    }
+    None
+}
+
+/// The last field (`detail`): the rest of the line from `pos`.
+#[inline]
+fn last_field(line: &[u8], pos: usize, spans: &mut Spans) -> Result<(), RejectReason> {
     let last = FIELDS - 1;
+    let n = line.len();
     if line.get(pos) == Some(&b'"') {
         let end = quoted(line, pos, last, spans)?;
         if end != n {
@@ -97,16 +182,36 @@ pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
             });
         }
     } else {
-        let rest = &line[pos..];
         // A quote inside an unquoted field is taken literally (as spreadsheet software
         // does); only a comma makes a fifteenth field.
-        if memchr(b',', rest).is_some() {
+        if memchr(b',', &line[pos..]).is_some() {
             return Err(RejectReason::FieldCount);
         }
         spans.start[last] = pos as u32;
         spans.end[last] = n as u32;
     }
     Ok(())
+}
+
+/// The general splitter: any field may be quoted.
+fn split_general(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
+    let mut pos = 0usize;
+    for field in 0..FIELDS - 1 {
+        if line.get(pos) == Some(&b'"') {
+            pos = quoted(line, pos, field, spans)?;
+            match line.get(pos) {
+                Some(b',') => pos += 1,
+                Some(_) => return Err(RejectReason::Quote),
+                None => return Err(RejectReason::FieldCount),
+            }
+            continue;
+        }
+        let end = pos + memchr(b',', &line[pos..]).ok_or(RejectReason::FieldCount)?;
+        spans.start[field] = pos as u32;
+        spans.end[field] = end as u32;
+        pos = end + 1;
+    }
+    last_field(line, pos, spans)
 }
 
 /// Parses the quoted field that opens at `line[open]`; records its span (inside the
@@ -240,6 +345,35 @@ mod tests {
             fields(r#""E1,t,,,,VIEW,,,,,,,,d"#),
             Err(RejectReason::Quote)
         );
+    }
+
+    #[test]
+    fn fast_and_general_paths_agree() {
+        // Quotes placed before, inside and after the id fields, lines shorter and longer
+        // than a word, commas at word edges.
+        let lines = [
+            PLAIN.to_owned(),
+            r#"E1,t,,,,VIEW,,,,,,,,"a,b""#.to_owned(),
+            r#"E1,t,,,,VIEW,,,,,,,"OK","a""b""#.to_owned(),
+            r#""E1",t,,,,VIEW,,,,,,,,x"#.to_owned(),
+            ",,,,,,,,,,,,,".to_owned(),
+            ",,,,,,,,,,,,,\"\"".to_owned(),
+            "E12345678,2026-04-01T08:45:12+09:00,T,O,,VIEW,W,1,2,3,4,5,6,7".to_owned(),
+        ];
+        for line in lines {
+            let mut fast = Spans::default();
+            let mut general = Spans::default();
+            let a = split(line.as_bytes(), &mut fast);
+            let b = split_general(line.as_bytes(), &mut general);
+            assert_eq!(a, b, "{line}");
+            if a.is_ok() {
+                assert_eq!(
+                    (fast.start, fast.end, fast.escaped),
+                    (general.start, general.end, general.escaped),
+                    "{line}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::builder::{EventBatchBuilder, EventRow};
 use super::reject::{Reject, RejectReason, escape_bytes};
 use super::{csv, kv};
 use crate::model::Op;
-use crate::time::parse_timestamp;
+use crate::time::TimestampParser;
 
 /// The two built-in line formats of `oplog.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,6 +149,7 @@ impl DecoderBuilder {
             stats: DecodeStats::default(),
             spans: csv::Spans::default(),
             kv: kv::KvFields::default(),
+            timestamps: TimestampParser::default(),
         }
     }
 }
@@ -169,6 +170,7 @@ pub struct Decoder {
     stats: DecodeStats,
     spans: csv::Spans,
     kv: kv::KvFields,
+    timestamps: TimestampParser,
 }
 
 impl Decoder {
@@ -350,9 +352,12 @@ impl Decoder {
         }
         let row = EventRow {
             event_id: event_id(f[0])?,
-            timestamp: parse_timestamp(f[1].as_bytes()).ok_or(RejectReason::Timestamp)?,
+            timestamp: self
+                .timestamps
+                .parse(f[1].as_bytes())
+                .ok_or(RejectReason::Timestamp)?,
             operation: Op::parse(f[5].as_bytes()).ok_or(RejectReason::Operation)?,
-            record_count: record_count(f[8])?,
+            record_count: record_count(f[8].as_bytes())?,
             terminal_id: opt(f[2]),
             operator_id: opt(f[3]),
             auth_method: opt(f[4]),
@@ -381,7 +386,7 @@ impl Decoder {
                 .get(line, 4)
                 .and_then(|s| Op::parse(s.as_bytes()))
                 .ok_or(RejectReason::Operation)?,
-            record_count: record_count(k.get(line, 7).unwrap_or(""))?,
+            record_count: record_count(k.get(line, 7).unwrap_or("").as_bytes())?,
             terminal_id: k.get(line, 1),
             operator_id: k.get(line, 2),
             auth_method: k.get(line, 3),
@@ -416,7 +421,7 @@ fn event_id(s: &str) -> Result<&str, RejectReason> {
 
 /// `record_count`: an integer ≥ 0, empty = 0.
 #[inline]
-fn record_count(s: &str) -> Result<i64, RejectReason> {
+fn record_count(s: &[u8]) -> Result<i64, RejectReason> {
     if s.is_empty() {
         return Ok(0);
     }
@@ -424,7 +429,7 @@ fn record_count(s: &str) -> Result<i64, RejectReason> {
         return Err(RejectReason::RecordCount);
     }
     let mut n = 0i64;
-    for b in s.bytes() {
+    for &b in s {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
             return Err(RejectReason::RecordCount);

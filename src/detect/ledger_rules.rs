@@ -1,0 +1,277 @@
+//! The rules that judge one event against the rule tables, with nothing carried between
+//! events: `undesignated-operator`, `out-of-scope-business`, `unassigned-terminal`,
+//! `output-without-request`, `unmatched-request`, `off-hours`, `unapproved-mass-output`,
+//! `watchlist-access`.
+//!
+//! The ledgers are asked once per distinct value of the day, not once per row: each
+//! operator's designation row on the day, each terminal's register row, calendar and open
+//! interval, each business code's exemption; (operator, business) and (operator, terminal)
+//! answers are cached as they first occur. A row is then a handful of array look-ups.
+
+use hashbrown::HashMap;
+
+use super::columns::{DayCtx, NONE};
+use super::predicate::covered;
+use super::{State, Unit};
+use crate::findings::{Facts, Finding, TerminalWhy};
+use crate::ledger::{Allow, Designation, RequestMismatch, Terminal};
+use crate::model::{Op, RuleId};
+
+/// The ledger rules, as one unit.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerRules;
+
+/// Which rules are on, looked up once a day.
+struct On {
+    undesignated: bool,
+    scope: bool,
+    terminal: bool,
+    request: bool,
+    unmatched: bool,
+    hours: bool,
+    mass: bool,
+    watch: bool,
+}
+
+/// The operations `out-of-scope-business` judges.
+const SCOPED: u16 = bits(&[
+    Op::Search,
+    Op::View,
+    Op::Extract,
+    Op::Print,
+    Op::Export,
+    Op::Input,
+    Op::Delete,
+    Op::Correct,
+    Op::Verify,
+]);
+
+const fn bits(ops: &[Op]) -> u16 {
+    let mut m = 0u16;
+    let mut i = 0;
+    while i < ops.len() {
+        m |= 1 << ops[i] as u16;
+        i += 1;
+    }
+    m
+}
+
+/// Why a designated operator may not use a terminal, or `None` when they may.
+fn terminal_why(
+    des: &Designation,
+    terminal: Option<&Terminal>,
+    id: Option<&str>,
+) -> Option<TerminalWhy> {
+    let Some(term) = terminal else {
+        return Some(TerminalWhy::NotRegistered);
+    };
+    match &des.terminals {
+        Allow::Any if term.office != des.office => Some(TerminalWhy::OtherOffice {
+            terminal_office: term.office.clone(),
+            operator_office: des.office.clone(),
+        }),
+        Allow::Any => None,
+        allow if !allow.allows(id) => Some(TerminalWhy::NotListed),
+        _ => None,
+    }
+}
+
+impl Unit for LedgerRules {
+    fn judge(&self, d: &DayCtx<'_>, _state: &mut State, out: &mut Vec<Finding>) {
+        let l = d.ledgers;
+        let cfg = &l.rules;
+        let on = On {
+            undesignated: cfg.enabled(RuleId::UndesignatedOperator),
+            scope: cfg.enabled(RuleId::OutOfScopeBusiness),
+            terminal: cfg.enabled(RuleId::UnassignedTerminal),
+            request: cfg.enabled(RuleId::OutputWithoutRequest),
+            unmatched: cfg.enabled(RuleId::UnmatchedRequest) && l.requests.is_some(),
+            hours: cfg.enabled(RuleId::OffHours),
+            mass: cfg.enabled(RuleId::UnapprovedMassOutput),
+            watch: cfg.enabled(RuleId::WatchlistAccess) && !l.watchlist.is_empty(),
+        };
+
+        // Per distinct value of the day.
+        let desig: Vec<Option<&Designation>> = d
+            .operator
+            .values
+            .iter()
+            .map(|o| l.operators.designation(o, d.day))
+            .collect();
+        let terms: Vec<Option<&Terminal>> = d
+            .terminal
+            .values
+            .iter()
+            .map(|t| l.terminals.get(t))
+            .collect();
+        // Index `terms.len()` stands for an absent terminal: the default calendar.
+        let calendars: Vec<&crate::ledger::Calendar> = d
+            .terminal
+            .values
+            .iter()
+            .map(|t| l.calendar_for(Some(t)))
+            .chain(std::iter::once(l.calendar_for(None)))
+            .collect();
+        let intervals: Vec<Option<(i64, i64)>> = calendars
+            .iter()
+            .map(|c| c.open_interval(d.day, &l.calendars.holidays))
+            .collect();
+        let exempt: Vec<bool> = d
+            .business
+            .values
+            .iter()
+            .map(|b| cfg.request_exempt_business_codes.contains(*b))
+            .collect();
+        let mut scope_cache: HashMap<(u32, u32), bool> = HashMap::new();
+        let mut term_cache: HashMap<(u32, u32), Option<TerminalWhy>> = HashMap::new();
+        // The forms an office works on recur within a day (search, view, print), and the
+        // register is large: ask it once per (form, resident) of the day.
+        let mut request_cache: HashMap<(&str, Option<&str>), Option<RequestMismatch>> =
+            HashMap::new();
+
+        for row in 0..d.len {
+            let op = d.op[row];
+            let ok = d.ok[row];
+            let o = d.operator.syms[row];
+            let t = d.terminal.syms[row];
+            let des = if o == NONE { None } else { desig[o as usize] };
+            let flag = |out: &mut Vec<Finding>, rule, facts| {
+                out.push(d.finding(rule, row, vec![d.id(row).to_owned()], facts));
+            };
+
+            match des {
+                None => {
+                    if on.undesignated && op != Op::LoginFail {
+                        let registered = d
+                            .operator
+                            .get(row)
+                            .is_some_and(|o| !l.operators.rows(o).is_empty());
+                        flag(
+                            out,
+                            RuleId::UndesignatedOperator,
+                            Facts::UndesignatedOperator { op, registered },
+                        );
+                    }
+                }
+                Some(des) => {
+                    if on.scope && SCOPED & (1 << op as u16) != 0 {
+                        let b = d.business.syms[row];
+                        let allowed = *scope_cache
+                            .entry((o, b))
+                            .or_insert_with(|| des.business_codes.allows(d.business.value(b)));
+                        if !allowed {
+                            flag(
+                                out,
+                                RuleId::OutOfScopeBusiness,
+                                Facts::OutOfScopeBusiness {
+                                    op,
+                                    business_code: d.business.value(b).map(str::to_owned),
+                                },
+                            );
+                        }
+                    }
+                    if on.terminal && op != Op::LoginFail {
+                        let why = term_cache.entry((o, t)).or_insert_with(|| {
+                            let term = if t == NONE { None } else { terms[t as usize] };
+                            terminal_why(des, term, d.terminal.value(t))
+                        });
+                        if let Some(why) = why {
+                            flag(
+                                out,
+                                RuleId::UnassignedTerminal,
+                                Facts::UnassignedTerminal {
+                                    op,
+                                    why: why.clone(),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+
+            if on.hours {
+                let ci = if t == NONE { terms.len() } else { t as usize };
+                let ms = d.ts[row] - d.midnight;
+                let inside = intervals[ci].is_some_and(|(lo, hi)| lo <= ms && ms <= hi);
+                if !inside {
+                    flag(
+                        out,
+                        RuleId::OffHours,
+                        Facts::OffHours {
+                            op,
+                            calendar: calendars[ci].name.clone(),
+                            open_interval: intervals[ci],
+                        },
+                    );
+                }
+            }
+
+            if !ok {
+                continue;
+            }
+            let output = op.is_output();
+            if output || op == Op::View {
+                let request = d.request_no.get(row);
+                if on.request && request.is_none() {
+                    let needs = output
+                        || (d.target.get(row).is_some() && {
+                            let b = d.business.syms[row];
+                            b == NONE || !exempt[b as usize]
+                        });
+                    if needs {
+                        flag(
+                            out,
+                            RuleId::OutputWithoutRequest,
+                            Facts::OutputWithoutRequest {
+                                op,
+                                record_count: d.record_count[row],
+                            },
+                        );
+                    }
+                }
+                if on.unmatched
+                    && let (Some(no), Some(reqs)) = (request, l.requests.as_ref())
+                    && let Some(why) = request_cache
+                        .entry((no, d.target.get(row)))
+                        .or_insert_with(|| reqs.check(no, d.target.get(row), d.day).err())
+                {
+                    flag(
+                        out,
+                        RuleId::UnmatchedRequest,
+                        Facts::UnmatchedRequest {
+                            op,
+                            request_no: no.to_owned(),
+                            why: why.clone(),
+                        },
+                    );
+                }
+            }
+            if on.mass
+                && output
+                && d.record_count[row] >= cfg.mass_output_threshold
+                && !covered(d, row)
+            {
+                flag(
+                    out,
+                    RuleId::UnapprovedMassOutput,
+                    Facts::UnapprovedMassOutput {
+                        op,
+                        record_count: d.record_count[row],
+                        threshold: cfg.mass_output_threshold,
+                        approval_no: d.approval_no.get(row).map(str::to_owned),
+                    },
+                );
+            }
+            if on.watch
+                && let Some(target) = d.target.get(row)
+                && let Some(entry) = l.watchlist.get(target)
+                && !d
+                    .operator
+                    .get(row)
+                    .is_some_and(|o| entry.allowed_operators.contains(o))
+            {
+                flag(out, RuleId::WatchlistAccess, Facts::WatchlistAccess { op });
+            }
+        }
+    }
+}

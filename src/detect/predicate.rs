@@ -1,0 +1,365 @@
+//! Conditions over an event's columns.
+//!
+//! A [`Predicate`] is the shape the built-in pattern rules are written in, and the shape
+//! user-defined rules will take: equality, sets and numeric comparisons over any column of
+//! the event schema (`detail` included), plus a few facts derived from the ledgers
+//! ([`Predicate::Covered`]). A predicate is *bound* to one day's batch before use:
+//! conditions over dictionary columns are evaluated once per distinct value of the day and
+//! become table look-ups, so a per-row test costs an array index whatever the condition.
+//! (A regular-expression condition will bind the same way, once per dictionary value.)
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::columns::{DayCtx, DictCol, NONE};
+use crate::model::Op;
+
+/// A column of the event schema, by its name in `oplog.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    EventId,
+    Timestamp,
+    TerminalId,
+    OperatorId,
+    AuthMethod,
+    Operation,
+    BusinessCode,
+    TargetCode,
+    RecordCount,
+    RequestNo,
+    ApprovalNo,
+    RefEventId,
+    Result,
+    Detail,
+    Extras,
+    SourceFile,
+    SourceLine,
+}
+
+impl Field {
+    pub const ALL: [Field; 17] = [
+        Field::EventId,
+        Field::Timestamp,
+        Field::TerminalId,
+        Field::OperatorId,
+        Field::AuthMethod,
+        Field::Operation,
+        Field::BusinessCode,
+        Field::TargetCode,
+        Field::RecordCount,
+        Field::RequestNo,
+        Field::ApprovalNo,
+        Field::RefEventId,
+        Field::Result,
+        Field::Detail,
+        Field::Extras,
+        Field::SourceFile,
+        Field::SourceLine,
+    ];
+
+    /// The column name of the event schema.
+    pub fn name(self) -> &'static str {
+        crate::normalize::schema::COLUMN_NAMES[self as usize]
+    }
+
+    /// The field of a column name.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// A numeric comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Eq,
+    Ne,
+    Ge,
+    Gt,
+}
+
+impl CmpOp {
+    #[inline]
+    fn test(self, a: i64, b: i64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Gt => a > b,
+        }
+    }
+}
+
+/// A condition over one event.
+///
+/// Absent values (null or empty text) never equal anything and are never in a set; a
+/// numeric comparison on text holds only when the text is an integer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Predicate {
+    True,
+    Not(Box<Predicate>),
+    All(Vec<Predicate>),
+    Any(Vec<Predicate>),
+    /// The field has a value.
+    Present(Field),
+    /// The field's text is exactly this.
+    Eq(Field, String),
+    /// The field's text is one of these.
+    OneOf(Field, BTreeSet<String>),
+    /// The field's number compares so to this.
+    Cmp(Field, CmpOp, i64),
+    /// An approval of `approvals.csv` covers the event (`ledgers.md`).
+    Covered,
+}
+
+impl Predicate {
+    /// `operation` is one of `ops`.
+    pub fn ops(ops: &[Op]) -> Predicate {
+        Predicate::OneOf(
+            Field::Operation,
+            ops.iter().map(|o| o.as_str().to_owned()).collect(),
+        )
+    }
+
+    /// `result` is `OK`.
+    pub fn ok() -> Predicate {
+        Predicate::Eq(Field::Result, "OK".into())
+    }
+
+    /// Binds the predicate to one day's batch.
+    pub(crate) fn bind(&self, d: &DayCtx<'_>) -> Bound<'_> {
+        match self {
+            Predicate::True => Bound::Const(true),
+            Predicate::Not(p) => match p.bind(d) {
+                Bound::Const(b) => Bound::Const(!b),
+                b => Bound::Not(Box::new(b)),
+            },
+            Predicate::All(ps) => {
+                let mut v = Vec::new();
+                for p in ps {
+                    match p.bind(d) {
+                        Bound::Const(true) => {}
+                        Bound::Const(false) => return Bound::Const(false),
+                        b => v.push(b),
+                    }
+                }
+                // Cheap table tests first: most rows fail on the operation.
+                v.sort_by_key(Bound::cost);
+                if v.is_empty() {
+                    Bound::Const(true)
+                } else {
+                    Bound::All(v)
+                }
+            }
+            Predicate::Any(ps) => {
+                let mut v = Vec::new();
+                for p in ps {
+                    match p.bind(d) {
+                        Bound::Const(false) => {}
+                        Bound::Const(true) => return Bound::Const(true),
+                        b => v.push(b),
+                    }
+                }
+                if v.is_empty() {
+                    Bound::Const(false)
+                } else {
+                    Bound::Any(v)
+                }
+            }
+            Predicate::Present(f) => bind_test(d, *f, |v| v.is_some()),
+            Predicate::Eq(f, s) => bind_test(d, *f, |v| v == Some(s.as_str())),
+            Predicate::OneOf(f, set) => bind_test(d, *f, |v| v.is_some_and(|v| set.contains(v))),
+            Predicate::Cmp(f, op, n) => match f {
+                Field::Timestamp | Field::RecordCount | Field::SourceLine => Bound::Int {
+                    field: *f,
+                    op: *op,
+                    value: *n,
+                },
+                _ => bind_test(d, *f, |v| {
+                    v.and_then(|v| v.parse::<i64>().ok())
+                        .is_some_and(|x| op.test(x, *n))
+                }),
+            },
+            Predicate::Covered => Bound::Covered,
+        }
+    }
+}
+
+/// Binds a test on a field's text: per distinct value for dictionary columns and the
+/// operation, per row for the others.
+fn bind_test<'p>(d: &DayCtx<'_>, f: Field, test: impl Fn(Option<&str>) -> bool + 'p) -> Bound<'p> {
+    let table = |c: &DictCol<'_>| Table {
+        values: c.values.iter().map(|v| test(Some(v))).collect(),
+        absent: test(None),
+    };
+    match f {
+        Field::Operation => {
+            let mut mask = 0u16;
+            for o in Op::ALL {
+                if test(Some(o.as_str())) {
+                    mask |= 1 << o as u16;
+                }
+            }
+            Bound::Ops(mask)
+        }
+        Field::TerminalId => Bound::Dict(DictField::Terminal, table(&d.terminal)),
+        Field::OperatorId => Bound::Dict(DictField::Operator, table(&d.operator)),
+        Field::AuthMethod => Bound::Dict(DictField::AuthMethod, table(&d.auth_method)),
+        Field::BusinessCode => Bound::Dict(DictField::Business, table(&d.business)),
+        Field::Result => Bound::Dict(DictField::Result, table(&d.result)),
+        Field::SourceFile => Bound::Dict(DictField::SourceFile, table(&d.source_file)),
+        Field::EventId
+        | Field::TargetCode
+        | Field::RequestNo
+        | Field::ApprovalNo
+        | Field::RefEventId
+        | Field::Detail
+        | Field::Extras
+        | Field::Timestamp
+        | Field::RecordCount
+        | Field::SourceLine => {
+            // Text (and numbers compared as text) are tested per row.
+            Bound::Text(f, Box::new(test))
+        }
+    }
+}
+
+/// The dictionary columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DictField {
+    Terminal,
+    Operator,
+    AuthMethod,
+    Business,
+    Result,
+    SourceFile,
+}
+
+impl DictField {
+    #[inline]
+    fn col<'c, 'a>(self, d: &'c DayCtx<'a>) -> &'c DictCol<'a> {
+        match self {
+            DictField::Terminal => &d.terminal,
+            DictField::Operator => &d.operator,
+            DictField::AuthMethod => &d.auth_method,
+            DictField::Business => &d.business,
+            DictField::Result => &d.result,
+            DictField::SourceFile => &d.source_file,
+        }
+    }
+}
+
+/// A test evaluated per distinct value.
+pub(crate) struct Table {
+    values: Vec<bool>,
+    absent: bool,
+}
+
+/// A per-row test on text.
+type TextTest<'p> = Box<dyn Fn(Option<&str>) -> bool + 'p>;
+
+/// A predicate bound to one day's batch.
+pub(crate) enum Bound<'p> {
+    Const(bool),
+    Not(Box<Bound<'p>>),
+    All(Vec<Bound<'p>>),
+    Any(Vec<Bound<'p>>),
+    /// One bit per [`Op`].
+    Ops(u16),
+    Dict(DictField, Table),
+    Text(Field, TextTest<'p>),
+    Int {
+        field: Field,
+        op: CmpOp,
+        value: i64,
+    },
+    Covered,
+}
+
+impl Bound<'_> {
+    fn cost(&self) -> u8 {
+        match self {
+            Bound::Const(_) | Bound::Ops(_) => 0,
+            Bound::Dict(..) | Bound::Int { .. } => 1,
+            Bound::Text(..) => 2,
+            Bound::Not(_) | Bound::All(_) | Bound::Any(_) => 3,
+            Bound::Covered => 4,
+        }
+    }
+
+    /// Whether `row` of the day satisfies the predicate.
+    #[inline]
+    pub fn eval(&self, d: &DayCtx<'_>, row: usize) -> bool {
+        match self {
+            Bound::Const(b) => *b,
+            Bound::Ops(mask) => mask & (1 << d.op[row] as u16) != 0,
+            Bound::Dict(f, t) => {
+                let s = f.col(d).syms[row];
+                if s == NONE {
+                    t.absent
+                } else {
+                    t.values[s as usize]
+                }
+            }
+            Bound::All(v) => v.iter().all(|b| b.eval(d, row)),
+            Bound::Any(v) => v.iter().any(|b| b.eval(d, row)),
+            Bound::Not(b) => !b.eval(d, row),
+            Bound::Int { field, op, value } => {
+                let x = match field {
+                    Field::Timestamp => d.ts[row],
+                    Field::RecordCount => d.record_count[row],
+                    _ => d.source_line[row] as i64,
+                };
+                op.test(x, *value)
+            }
+            Bound::Text(f, test) => test(text_of(d, *f, row).as_deref()),
+            Bound::Covered => covered(d, row),
+        }
+    }
+}
+
+/// The text of a non-dictionary field of `row`.
+fn text_of<'a>(d: &DayCtx<'a>, f: Field, row: usize) -> Option<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    match f {
+        Field::EventId => Some(Cow::Borrowed(d.id(row))),
+        Field::TargetCode => d.target.get(row).map(Cow::Borrowed),
+        Field::RequestNo => d.request_no.get(row).map(Cow::Borrowed),
+        Field::ApprovalNo => d.approval_no.get(row).map(Cow::Borrowed),
+        Field::RefEventId => d.ref_event_id.get(row).map(Cow::Borrowed),
+        Field::Detail => d.detail.get(row).map(Cow::Borrowed),
+        Field::Extras => d.extras.get(row).map(Cow::Borrowed),
+        Field::Timestamp => Some(Cow::Owned(d.ts[row].to_string())),
+        Field::RecordCount => Some(Cow::Owned(d.record_count[row].to_string())),
+        Field::SourceLine => Some(Cow::Owned(d.source_line[row].to_string())),
+        Field::Operation => Some(Cow::Borrowed(d.op[row].as_str())),
+        Field::TerminalId => d.terminal.get(row).map(Cow::Borrowed),
+        Field::OperatorId => d.operator.get(row).map(Cow::Borrowed),
+        Field::AuthMethod => d.auth_method.get(row).map(Cow::Borrowed),
+        Field::BusinessCode => d.business.get(row).map(Cow::Borrowed),
+        Field::Result => d.result.get(row).map(Cow::Borrowed),
+        Field::SourceFile => d.source_file.get(row).map(Cow::Borrowed),
+    }
+}
+
+/// Whether an approval covers `row` (`ledgers.md`).
+#[inline]
+pub(crate) fn covered(d: &DayCtx<'_>, row: usize) -> bool {
+    let Some(no) = d.approval_no.get(row) else {
+        return false;
+    };
+    d.ledgers.approvals.covers(
+        Some(no),
+        d.operator.get(row),
+        d.business.get(row),
+        d.ts[row],
+        d.record_count[row],
+    )
+}

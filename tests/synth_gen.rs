@@ -1429,3 +1429,56 @@ fn command_line_writes_refuses_and_replaces() {
     assert!(stderr.contains("--start"), "{stderr}");
     run(&["--force", "--compress", "bz2"]).code(2);
 }
+
+/// The engine, run on a data set, reports exactly the labelled findings and rejects.
+#[test]
+fn engine_scan_reports_exactly_the_labels() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("set");
+    gen_into(&root, params(31, 8, 3, 0.5, 3.0, 0.01), None);
+    let findings = dir.path().join("findings.csv");
+    let rejects = dir.path().join("rejects.csv");
+    Command::cargo_bin("tenken")
+        .unwrap()
+        .arg("scan")
+        .arg(root.join("logs"))
+        .arg("--ledgers")
+        .arg(root.join("ledgers"))
+        .arg("--findings")
+        .arg(&findings)
+        .arg("--rejects")
+        .arg(&rejects)
+        .arg("--quiet")
+        .assert()
+        .success();
+    let labels = read_labels(&root);
+    let mut reported = BTreeSet::new();
+    let mut rd = csv::Reader::from_path(&findings).unwrap();
+    let h = rd.headers().unwrap().clone();
+    let (ri, ei) = (
+        h.iter().position(|c| c == "rule_id").unwrap(),
+        h.iter().position(|c| c == "event_id").unwrap(),
+    );
+    for r in rd.records() {
+        let r = r.unwrap();
+        reported.insert((r[ri].parse::<RuleId>().unwrap(), r[ei].to_owned()));
+    }
+    let labelled: BTreeSet<(RuleId, String)> = labels.findings.keys().cloned().collect();
+    assert_eq!(reported, labelled);
+    let mut rd = csv::Reader::from_path(&rejects).unwrap();
+    let mut seen = BTreeMap::new();
+    for r in rd.records() {
+        let r = r.unwrap();
+        let rel = Path::new(&r[0])
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        seen.insert(
+            (rel, r[1].parse::<u64>().unwrap()),
+            RejectReason::parse(&r[2]).unwrap(),
+        );
+    }
+    assert_eq!(seen, labels.rejects);
+}

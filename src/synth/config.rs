@@ -91,6 +91,22 @@ impl Compress {
     }
 }
 
+/// Shown after `tenken gen --help`.
+const GEN_HELP: &str = "\
+Writes OUT/logs/<office>/<date>.<csv|log>[.gz|.zst], OUT/ledgers/, OUT/labels.csv (the findings
+and rejects a correct engine must report, written from what was injected), OUT/anomalies.csv and
+OUT/gen.toml (the parameters and the command that re-makes the set).
+
+Sizes: --scale 1 gives 8 operators per office and about 900 events (0.13 MB of CSV) per office
+and working day; above 1 the operators grow with the scale, below 1 they also work less
+(--days 2 --offices 2 --scale 0.1 is a fixture of about 200 events). Plain UTF-8 CSV takes about
+142 bytes an event, 7.1 million events a GiB:
+
+  tenken gen --out bench-data/1g --days 30 --offices 10 --scale 31 \\
+      --formats csv --encodings utf8 --compress none
+
+writes 1.05 GiB of logs (7.56 million events) and 120 MB of ledgers.";
+
 /// Flags of `tenken gen`.
 ///
 /// Sizes: `--scale 1` gives 8 operators per office and about 900 events (0.13 MB of CSV)
@@ -101,6 +117,7 @@ impl Compress {
 /// utf8 --compress none` writes 1.05 GiB of logs (7.56 million events) and 120 MB of
 /// ledgers, mostly the request register.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_long_help = GEN_HELP)]
 pub struct GenArgs {
     /// Folder to write the data set into (created if missing; must be empty unless --force).
     #[arg(long)]

@@ -179,7 +179,7 @@ impl DayStore {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let stored = self.to_stored(batch)?;
+        let stored = self.intern_batch(batch)?;
         let ts = stored
             .column(col::TIMESTAMP)
             .as_primitive::<TimestampMillisecondType>();
@@ -213,7 +213,7 @@ impl DayStore {
     }
 
     /// Maps a batch's dictionary columns to run-wide keys.
-    fn to_stored(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DaysError> {
+    fn intern_batch(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DaysError> {
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (d, &c) in DICT_COLUMNS.iter().enumerate() {
             let dict = batch

@@ -140,7 +140,7 @@ fn rejects_schema() -> SchemaRef {
 const PARQUET_BATCH: usize = 8192;
 
 enum Sink {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Jsonl(BufWriter<File>),
     Parquet {
         writer: Box<ArrowWriter<BufWriter<File>>>,
@@ -170,7 +170,7 @@ impl RejectsWriter {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(["file", "line", "reason", "raw"])
                     .map_err(|e| io(csv_io(e)))?;
-                Sink::Csv(w)
+                Sink::Csv(Box::new(w))
             }
             OutputFormat::Jsonl => Sink::Jsonl(out),
             OutputFormat::Parquet => {

@@ -22,10 +22,12 @@ fn ledgers() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ledgers/sample")
 }
 
+/// (event_id, timestamp, line, detail, extras)
+type Event = (String, i64, u64, Option<String>, Option<String>);
+
 #[derive(Debug, Default)]
 struct Read {
-    /// (event_id, timestamp, line, detail, extras)
-    events: Vec<(String, i64, u64, Option<String>, Option<String>)>,
+    events: Vec<Event>,
     rejects: Vec<Reject>,
     stats: DecodeStats,
     errors: Vec<String>,

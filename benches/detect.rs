@@ -194,8 +194,14 @@ fn bench(c: &mut Criterion) {
         }
     }
     let ledgers = Arc::new(ledgers);
-    let batch = synthetic_day(EVENTS, 7);
+    let events = std::env::var("TENKEN_BENCH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(EVENTS);
+    let batch = synthetic_day(events, 7);
     if std::env::var_os("TENKEN_BENCH_COUNTS").is_some() {
+        // With TENKEN_BENCH_REPS=0 and =5 under `perf stat -e instructions`, the difference
+        // over 5 × EVENTS gives instructions per event, which a busy machine cannot skew.
         // CPU time of this thread (Linux): wall time is meaningless on a busy machine.
         let cpu_ns = || -> u64 {
             std::fs::read_to_string("/proc/thread-self/schedstat")
@@ -205,7 +211,11 @@ fn bench(c: &mut Criterion) {
         };
         let mut best = u64::MAX;
         let mut f = Vec::new();
-        for _ in 0..5 {
+        let reps: usize = std::env::var("TENKEN_BENCH_REPS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(5);
+        for _ in 0..reps {
             let mut det = Detector::new(Arc::clone(&ledgers));
             let t = cpu_ns();
             f = det.judge_day(day(), &batch).unwrap_or_default();
@@ -215,17 +225,20 @@ fn bench(c: &mut Criterion) {
         for x in &f {
             *counts.entry(x.rule.as_str()).or_insert(0usize) += 1;
         }
+        if reps == 0 {
+            return;
+        }
         eprintln!(
             "{} events: {} findings, best CPU {:.1} ms = {:.0} ns/event; {counts:?}",
-            EVENTS,
+            events,
             f.len(),
             best as f64 / 1e6,
-            best as f64 / EVENTS as f64
+            best as f64 / events as f64
         );
     }
     let mut g = c.benchmark_group("detect");
     g.sample_size(10);
-    g.throughput(Throughput::Elements(EVENTS as u64));
+    g.throughput(Throughput::Elements(events as u64));
     g.bench_function("judge_day/16_rules", |b| {
         b.iter_batched(
             || Detector::new(Arc::clone(&ledgers)),

@@ -17,6 +17,7 @@ use arrow_schema::DataType;
 use hashbrown::HashMap;
 
 use super::DetectError;
+use super::index::LedgerIndex;
 use crate::findings::{Facts, Finding};
 use crate::ledger::Ledgers;
 use crate::model::{Op, RuleId};
@@ -123,6 +124,8 @@ pub(crate) struct DayCtx<'a> {
     /// The instant of local midnight that starts `day`.
     pub midnight: i64,
     pub ledgers: &'a Ledgers,
+    /// Fast tables over the large ledgers.
+    pub index: &'a LedgerIndex,
     /// The latest event time of all input so far, this day included.
     pub latest: Option<i64>,
     pub len: usize,
@@ -198,6 +201,7 @@ impl<'a> DayCtx<'a> {
         day: Day,
         batch: &'a RecordBatch,
         ledgers: &'a Ledgers,
+        index: &'a LedgerIndex,
         latest: Option<i64>,
     ) -> Result<DayCtx<'a>, DetectError> {
         let len = batch.num_rows();
@@ -262,6 +266,7 @@ impl<'a> DayCtx<'a> {
             day,
             midnight: time::jst_midnight(day),
             ledgers,
+            index,
             latest: latest.max(ts.last().copied()),
             len,
             ts,

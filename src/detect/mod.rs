@@ -24,6 +24,7 @@
 
 mod activity;
 mod columns;
+mod index;
 mod ledger_rules;
 mod pairing;
 mod pattern;
@@ -158,6 +159,7 @@ pub(crate) trait Unit: Send + Sync {
 /// The rule engine.
 pub struct Detector {
     ledgers: Arc<Ledgers>,
+    index: index::LedgerIndex,
     units: Vec<Box<dyn Unit>>,
     /// The carried state; its `activity` part lives in `activity` and is filled in by
     /// [`Detector::state`].
@@ -198,6 +200,7 @@ impl Detector {
             units.push(Box::new(pairing));
         }
         Detector {
+            index: index::LedgerIndex::new(&ledgers),
             ledgers,
             units,
             state: State::default(),
@@ -261,7 +264,13 @@ impl Detector {
             });
         }
         let ledgers = Arc::clone(&self.ledgers);
-        let d = DayCtx::new(day, events, &ledgers, self.state.latest_timestamp)?;
+        let d = DayCtx::new(
+            day,
+            events,
+            &ledgers,
+            &self.index,
+            self.state.latest_timestamp,
+        )?;
         let mut out = Vec::new();
         for unit in &self.units {
             unit.judge(&d, &mut self.state, &mut out);

@@ -294,6 +294,19 @@ impl Bound<'_> {
         }
     }
 
+    /// The operations an event can have and satisfy the predicate (a superset): rules
+    /// skip every other row with one bit test.
+    pub fn op_mask(&self) -> u16 {
+        const ALL: u16 = (1 << Op::ALL.len()) - 1;
+        match self {
+            Bound::Const(false) => 0,
+            Bound::Ops(m) => *m,
+            Bound::All(v) => v.iter().fold(ALL, |m, b| m & b.op_mask()),
+            Bound::Any(v) => v.iter().fold(0, |m, b| m | b.op_mask()),
+            _ => ALL,
+        }
+    }
+
     /// Whether `row` of the day satisfies the predicate.
     #[inline]
     pub fn eval(&self, d: &DayCtx<'_>, row: usize) -> bool {

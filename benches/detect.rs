@@ -1,7 +1,7 @@
 //! Throughput of the rule engine: all 16 rules over one synthetic day built in code.
 //!
 //! `cargo bench --bench detect` reports events per second (criterion's
-//! `Throughput::Elements`). The day mimics a large ward office: 400 operators on 300
+//! `Throughput::Elements`). The day mimics a large city's offices: 2,000 operators on 1,500
 //! terminals, 08:00–18:30, mostly searches and views, with outputs, changes and their
 //! verifies, log-ins and a few failures; a request register, approvals and a watch list
 //! are loaded so that every ledger rule does its look-ups.
@@ -24,8 +24,8 @@ use tenken::model::Op;
 use tenken::normalize::{EventBatchBuilder, EventRow};
 use tenken::time;
 
-const OPERATORS: usize = 400;
-const TERMINALS: usize = 300;
+const OPERATORS: usize = 2_000;
+const TERMINALS: usize = 1_500;
 const EVENTS: usize = 400_000;
 
 fn day() -> time::Day {

@@ -14,13 +14,29 @@ use crate::ledger::{Ledgers, RequestMismatch, Requests};
 use crate::time::Day;
 
 /// Text kept inline when short (no pointer to follow), on the heap otherwise.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
     Inline(u8, [u8; 22]),
     Heap(Box<str>),
 }
 
+impl std::hash::Hash for Key {
+    /// The text's bytes only: one hasher call.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.bytes());
+    }
+}
+
 impl Key {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline(n, a) => &a[..*n as usize],
+            Key::Heap(s) => s.as_bytes(),
+        }
+    }
+
     #[inline]
     fn new(s: &str) -> Key {
         let b = s.as_bytes();

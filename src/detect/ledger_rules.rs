@@ -8,8 +8,6 @@
 //! interval, each business code's exemption; (operator, business) and (operator, terminal)
 //! answers are cached as they first occur. A row is then a handful of array look-ups.
 
-use hashbrown::HashMap;
-
 use super::columns::{DayCtx, NONE};
 use super::predicate::covered;
 use super::{State, Unit};
@@ -76,43 +74,29 @@ fn terminal_why(
     }
 }
 
-/// Small answers per (operator, other value) pair of the day, computed on first use: a
-/// dense table when the day's dictionaries are small enough, a hash map otherwise.
+/// Small answers per (operator, other value) pair of the day, computed on first use.
+/// An operator uses few terminals and few business codes in a day, so each operator's
+/// answers are a short list scanned in place.
 struct PairCache {
-    width: usize,
-    dense: Vec<u32>,
-    sparse: HashMap<(u32, u32), u32>,
+    per_operator: Vec<Vec<(u32, u32)>>,
 }
 
 impl PairCache {
-    const UNKNOWN: u32 = u32::MAX;
-
-    /// For `a` operators and `b` values (an absent value is one more).
-    fn new(a: usize, b: usize) -> PairCache {
-        let width = b + 1;
-        let dense = if a.saturating_mul(width) <= 1 << 22 {
-            vec![Self::UNKNOWN; a * width]
-        } else {
-            Vec::new()
-        };
+    fn new(operators: usize) -> PairCache {
         PairCache {
-            width,
-            dense,
-            sparse: HashMap::new(),
+            per_operator: vec![Vec::new(); operators],
         }
     }
 
     #[inline]
     fn get(&mut self, a: u32, b: u32, compute: impl FnOnce() -> u32) -> u32 {
-        let b = if b == NONE { self.width - 1 } else { b as usize };
-        if self.dense.is_empty() {
-            return *self.sparse.entry((a, b as u32)).or_insert_with(compute);
+        let list = &mut self.per_operator[a as usize];
+        if let Some(&(_, v)) = list.iter().find(|(k, _)| *k == b) {
+            return v;
         }
-        let cell = &mut self.dense[a as usize * self.width + b];
-        if *cell == Self::UNKNOWN {
-            *cell = compute();
-        }
-        *cell
+        let v = compute();
+        list.push((b, v));
+        v
     }
 }
 
@@ -162,9 +146,9 @@ impl Unit for LedgerRules {
             .iter()
             .map(|b| cfg.request_exempt_business_codes.contains(*b))
             .collect();
-        let mut scope_cache = PairCache::new(d.operator.len(), d.business.len());
+        let mut scope_cache = PairCache::new(d.operator.len());
         // 0: allowed; k: `whys[k - 1]`.
-        let mut term_cache = PairCache::new(d.operator.len(), d.terminal.len());
+        let mut term_cache = PairCache::new(d.operator.len());
         let mut whys: Vec<TerminalWhy> = Vec::new();
 
         for row in 0..d.len {

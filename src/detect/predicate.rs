@@ -173,6 +173,9 @@ impl Predicate {
                     Bound::Any(v)
                 }
             }
+            // Text columns are read in place, without the generic per-row path.
+            Predicate::Present(f) if is_text(*f) => Bound::TextPresent(*f),
+            Predicate::Eq(f, s) if is_text(*f) => Bound::TextEq(*f, s),
             Predicate::Present(f) => bind_test(d, *f, |v| v.is_some()),
             Predicate::Eq(f, s) => bind_test(d, *f, |v| v == Some(s.as_str())),
             Predicate::OneOf(f, set) => bind_test(d, *f, |v| v.is_some_and(|v| set.contains(v))),
@@ -231,6 +234,20 @@ fn bind_test<'p>(d: &DayCtx<'_>, f: Field, test: impl Fn(Option<&str>) -> bool +
     }
 }
 
+/// Columns stored as text in the event schema (not dictionaries, not numbers).
+fn is_text(f: Field) -> bool {
+    matches!(
+        f,
+        Field::EventId
+            | Field::TargetCode
+            | Field::RequestNo
+            | Field::ApprovalNo
+            | Field::RefEventId
+            | Field::Detail
+            | Field::Extras
+    )
+}
+
 /// The dictionary columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DictField {
@@ -275,6 +292,8 @@ pub(crate) enum Bound<'p> {
     Ops(u16),
     Dict(DictField, Table),
     Text(Field, TextTest<'p>),
+    TextPresent(Field),
+    TextEq(Field, &'p str),
     Int {
         field: Field,
         op: CmpOp,
@@ -288,6 +307,7 @@ impl Bound<'_> {
         match self {
             Bound::Const(_) | Bound::Ops(_) => 0,
             Bound::Dict(..) | Bound::Int { .. } => 1,
+            Bound::TextPresent(_) | Bound::TextEq(..) => 1,
             Bound::Text(..) => 2,
             Bound::Not(_) | Bound::All(_) | Bound::Any(_) => 3,
             Bound::Covered => 4,
@@ -332,6 +352,8 @@ impl Bound<'_> {
                 };
                 op.test(x, *value)
             }
+            Bound::TextPresent(f) => d.text(*f, row).is_some(),
+            Bound::TextEq(f, v) => d.text(*f, row) == Some(*v),
             Bound::Text(f, test) => test(text_of(d, *f, row).as_deref()),
             Bound::Covered => covered(d, row),
         }

@@ -35,7 +35,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -113,7 +113,10 @@ pub struct State {
     /// Sessions that may still be open, by (operator, terminal).
     pub sessions: Vec<SessionState>,
     /// Changes within the self-verification lookback, and pending changes, by event id.
-    pub changes: BTreeMap<String, ChangeState>,
+    /// A hash map, because a month of changes is looked up by id all day long; it is
+    /// serialized sorted by id, so no iteration order leaks into the saved bytes.
+    #[serde(serialize_with = "sorted")]
+    pub changes: HashMap<String, ChangeState>,
     /// OK verifies whose change has not been seen yet, by the change's event id.
     pub orphan_verifies: BTreeMap<String, Vec<VerifyState>>,
     /// Per-operator daily volumes.
@@ -128,7 +131,7 @@ impl Default for State {
             latest_timestamp: None,
             windows: BTreeMap::new(),
             sessions: Vec::new(),
-            changes: BTreeMap::new(),
+            changes: HashMap::new(),
             orphan_verifies: BTreeMap::new(),
             activity: BTreeMap::new(),
         }
@@ -149,6 +152,14 @@ impl State {
             message: format!("line {} column {}: {e}", e.line(), e.column()),
         })
     }
+}
+
+/// Serializes a map sorted by key.
+fn sorted<S: serde::Serializer, V: Serialize>(
+    map: &HashMap<String, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().collect::<BTreeMap<_, _>>())
 }
 
 /// One part of the engine: judges a day, reading and updating its part of the state.

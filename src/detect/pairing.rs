@@ -19,7 +19,7 @@
 //!   an operator verifies nothing. A verify by an operator of a change without one is by
 //!   a different operator.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -287,7 +287,7 @@ impl Unit for Pairing {
 }
 
 /// The pending changes of a saved state, by deadline then event id.
-pub(crate) fn pending(changes: &BTreeMap<String, ChangeState>) -> Vec<PendingChange> {
+pub(crate) fn pending(changes: &HashMap<String, ChangeState>) -> Vec<PendingChange> {
     let mut v: Vec<PendingChange> = changes
         .iter()
         .filter_map(|(id, c)| {

@@ -328,8 +328,19 @@ impl Bound<'_> {
     }
 
     /// Whether `row` of the day satisfies the predicate.
-    #[inline]
     pub fn eval(&self, d: &DayCtx<'_>, row: usize) -> bool {
+        match self {
+            Bound::All(v) => v.iter().all(|b| b.eval_inline(d, row)),
+            Bound::Any(v) => v.iter().any(|b| b.eval_inline(d, row)),
+            Bound::Not(b) => !b.eval_inline(d, row),
+            leaf => leaf.eval_inline(d, row),
+        }
+    }
+
+    /// Leaves evaluated in place; only nested combinations recurse (a call per leaf
+    /// costs more than most leaves).
+    #[inline(always)]
+    fn eval_inline(&self, d: &DayCtx<'_>, row: usize) -> bool {
         match self {
             Bound::Const(b) => *b,
             Bound::Ops(mask) => mask & (1 << d.op[row] as u16) != 0,
@@ -341,9 +352,7 @@ impl Bound<'_> {
                     t.values[s as usize]
                 }
             }
-            Bound::All(v) => v.iter().all(|b| b.eval(d, row)),
-            Bound::Any(v) => v.iter().any(|b| b.eval(d, row)),
-            Bound::Not(b) => !b.eval(d, row),
+            Bound::All(_) | Bound::Any(_) | Bound::Not(_) => self.eval(d, row),
             Bound::Int { field, op, value } => {
                 let x = match field {
                     Field::Timestamp => d.ts[row],

@@ -217,7 +217,10 @@ mod tests {
                 .map(|w| {
                     (
                         Key::new(&w.target_code),
-                        w.allowed_operators.iter().map(|o| o.as_str().into()).collect(),
+                        w.allowed_operators
+                            .iter()
+                            .map(|o| o.as_str().into())
+                            .collect(),
                     )
                 })
                 .collect(),

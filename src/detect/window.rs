@@ -349,8 +349,6 @@ fn number(d: &DayCtx<'_>, f: Field, row: usize) -> i64 {
         Field::RecordCount => d.record_count[row],
         Field::Timestamp => d.ts[row],
         Field::SourceLine => d.source_line[row] as i64,
-        _ => d.text(f, row)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        _ => d.text(f, row).and_then(|v| v.parse().ok()).unwrap_or(0),
     }
 }

@@ -116,7 +116,7 @@ pub struct State {
     /// A hash map, because a month of changes is looked up by id all day long; it is
     /// serialized sorted by id, so no iteration order leaks into the saved bytes.
     #[serde(serialize_with = "sorted")]
-    pub changes: HashMap<String, ChangeState>,
+    pub changes: HashMap<String, ChangeState, hashbrown::DefaultHashBuilder>,
     /// OK verifies whose change has not been seen yet, by the change's event id.
     pub orphan_verifies: BTreeMap<String, Vec<VerifyState>>,
     /// Per-operator daily volumes.
@@ -131,7 +131,7 @@ impl Default for State {
             latest_timestamp: None,
             windows: BTreeMap::new(),
             sessions: Vec::new(),
-            changes: HashMap::new(),
+            changes: HashMap::default(),
             orphan_verifies: BTreeMap::new(),
             activity: BTreeMap::new(),
         }
@@ -155,8 +155,8 @@ impl State {
 }
 
 /// Serializes a map sorted by key.
-fn sorted<S: serde::Serializer, V: Serialize>(
-    map: &HashMap<String, V>,
+fn sorted<S: serde::Serializer, V: Serialize, H>(
+    map: &HashMap<String, V, H>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.collect_map(map.iter().collect::<BTreeMap<_, _>>())

@@ -287,7 +287,7 @@ impl Unit for Pairing {
 }
 
 /// The pending changes of a saved state, by deadline then event id.
-pub(crate) fn pending(changes: &HashMap<String, ChangeState>) -> Vec<PendingChange> {
+pub(crate) fn pending<H>(changes: &HashMap<String, ChangeState, H>) -> Vec<PendingChange> {
     let mut v: Vec<PendingChange> = changes
         .iter()
         .filter_map(|(id, c)| {

@@ -8,10 +8,10 @@
 //!
 //! Wall time is meaningless on a busy machine; `TENKEN_BENCH_COUNTS=1 cargo bench --bench
 //! detect` also prints the findings per rule and the best thread CPU time of five runs.
-//! Measured on the 2-core development machine (shared, load ≈ 6): ≈ 240–280 ns of CPU per
-//! event for all 16 rules at 400,000 events a day; callgrind counts ≈ 1,450 instructions
-//! per event (pattern rules ≈ 540, ledger rules ≈ 400, pairing ≈ 210, sessions ≈ 130,
-//! laying out the batch ≈ 115).
+//! Measured on the 2-core development machine (shared, load 3–6): ≈ 220–240 ns of CPU per
+//! event for all 16 rules at 400,000 events a day; callgrind counts ≈ 1,390 instructions
+//! per event for `judge_day` (pattern rules the largest share, then the ledger rules,
+//! pairing, sessions and laying out the batch).
 
 use std::collections::BTreeSet;
 use std::hint::black_box;

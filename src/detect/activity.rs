@@ -19,7 +19,7 @@ use super::DetectError;
 use crate::time::Day;
 
 /// Significant figures of the daily-volume histograms.
-const SIGFIG: u8 = 3;
+const SIGFIG: u8 = 2;
 
 /// One operator's saved activity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,8 +59,13 @@ pub struct Activity {
     day: Option<Day>,
 }
 
+/// An empty histogram sized for ordinary daily volumes; it grows when one is exceeded.
+/// Thousands of operators each have one, so it starts small.
 fn histogram() -> Result<Histogram<u64>, DetectError> {
-    Histogram::new(SIGFIG).map_err(|e| DetectError::Internal(format!("histogram: {e}")))
+    let mut h = Histogram::new_with_max(1024, SIGFIG)
+        .map_err(|e| DetectError::Internal(format!("histogram: {e}")))?;
+    h.auto(true);
+    Ok(h)
 }
 
 impl Activity {

@@ -17,6 +17,8 @@ use arrow_schema::DataType;
 use hashbrown::HashMap;
 
 use super::DetectError;
+use super::index::LedgerIndex;
+use super::predicate::Field;
 use crate::findings::{Facts, Finding};
 use crate::ledger::Ledgers;
 use crate::model::{Op, RuleId};
@@ -123,6 +125,8 @@ pub(crate) struct DayCtx<'a> {
     /// The instant of local midnight that starts `day`.
     pub midnight: i64,
     pub ledgers: &'a Ledgers,
+    /// Fast tables over the large ledgers.
+    pub index: &'a LedgerIndex,
     /// The latest event time of all input so far, this day included.
     pub latest: Option<i64>,
     pub len: usize,
@@ -198,6 +202,7 @@ impl<'a> DayCtx<'a> {
         day: Day,
         batch: &'a RecordBatch,
         ledgers: &'a Ledgers,
+        index: &'a LedgerIndex,
         latest: Option<i64>,
     ) -> Result<DayCtx<'a>, DetectError> {
         let len = batch.num_rows();
@@ -262,6 +267,7 @@ impl<'a> DayCtx<'a> {
             day,
             midnight: time::jst_midnight(day),
             ledgers,
+            index,
             latest: latest.max(ts.last().copied()),
             len,
             ts,
@@ -326,6 +332,38 @@ impl<'a> DayCtx<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The dictionary column behind a field, if it is one.
+    #[inline]
+    pub fn dict(&self, f: Field) -> Option<&DictCol<'a>> {
+        Some(match f {
+            Field::TerminalId => &self.terminal,
+            Field::OperatorId => &self.operator,
+            Field::AuthMethod => &self.auth_method,
+            Field::BusinessCode => &self.business,
+            Field::Result => &self.result,
+            Field::SourceFile => &self.source_file,
+            _ => return None,
+        })
+    }
+
+    /// The text of a field of `row` as stored (`None` for an absent value and for the
+    /// numeric fields): what windows group and count by.
+    #[inline]
+    pub fn text(&self, f: Field, row: usize) -> Option<&'a str> {
+        match f {
+            Field::EventId => Some(self.id(row)),
+            Field::Operation => Some(self.op[row].as_str()),
+            Field::TargetCode => self.target.get(row),
+            Field::RequestNo => self.request_no.get(row),
+            Field::ApprovalNo => self.approval_no.get(row),
+            Field::RefEventId => self.ref_event_id.get(row),
+            Field::Detail => self.detail.get(row),
+            Field::Extras => self.extras.get(row),
+            Field::Timestamp | Field::RecordCount | Field::SourceLine => None,
+            _ => self.dict(f).and_then(|c| c.get(row)),
+        }
     }
 
     #[inline]

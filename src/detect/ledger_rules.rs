@@ -8,13 +8,11 @@
 //! interval, each business code's exemption; (operator, business) and (operator, terminal)
 //! answers are cached as they first occur. A row is then a handful of array look-ups.
 
-use hashbrown::HashMap;
-
 use super::columns::{DayCtx, NONE};
 use super::predicate::covered;
 use super::{State, Unit};
 use crate::findings::{Facts, Finding, TerminalWhy};
-use crate::ledger::{Allow, Designation, RequestMismatch, Terminal};
+use crate::ledger::{Allow, Designation, Terminal};
 use crate::model::{Op, RuleId};
 
 /// The ledger rules, as one unit.
@@ -76,6 +74,32 @@ fn terminal_why(
     }
 }
 
+/// Small answers per (operator, other value) pair of the day, computed on first use.
+/// An operator uses few terminals and few business codes in a day, so each operator's
+/// answers are a short list scanned in place.
+struct PairCache {
+    per_operator: Vec<Vec<(u32, u32)>>,
+}
+
+impl PairCache {
+    fn new(operators: usize) -> PairCache {
+        PairCache {
+            per_operator: vec![Vec::new(); operators],
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, a: u32, b: u32, compute: impl FnOnce() -> u32) -> u32 {
+        let list = &mut self.per_operator[a as usize];
+        if let Some(&(_, v)) = list.iter().find(|(k, _)| *k == b) {
+            return v;
+        }
+        let v = compute();
+        list.push((b, v));
+        v
+    }
+}
+
 impl Unit for LedgerRules {
     fn judge(&self, d: &DayCtx<'_>, _state: &mut State, out: &mut Vec<Finding>) {
         let l = d.ledgers;
@@ -85,10 +109,10 @@ impl Unit for LedgerRules {
             scope: cfg.enabled(RuleId::OutOfScopeBusiness),
             terminal: cfg.enabled(RuleId::UnassignedTerminal),
             request: cfg.enabled(RuleId::OutputWithoutRequest),
-            unmatched: cfg.enabled(RuleId::UnmatchedRequest) && l.requests.is_some(),
+            unmatched: cfg.enabled(RuleId::UnmatchedRequest) && d.index.requests.is_some(),
             hours: cfg.enabled(RuleId::OffHours),
             mass: cfg.enabled(RuleId::UnapprovedMassOutput),
-            watch: cfg.enabled(RuleId::WatchlistAccess) && !l.watchlist.is_empty(),
+            watch: cfg.enabled(RuleId::WatchlistAccess) && !d.index.watch.is_empty(),
         };
 
         // Per distinct value of the day.
@@ -122,12 +146,10 @@ impl Unit for LedgerRules {
             .iter()
             .map(|b| cfg.request_exempt_business_codes.contains(*b))
             .collect();
-        let mut scope_cache: HashMap<(u32, u32), bool> = HashMap::new();
-        let mut term_cache: HashMap<(u32, u32), Option<TerminalWhy>> = HashMap::new();
-        // The forms an office works on recur within a day (search, view, print), and the
-        // register is large: ask it once per (form, resident) of the day.
-        let mut request_cache: HashMap<(&str, Option<&str>), Option<RequestMismatch>> =
-            HashMap::new();
+        let mut scope_cache = PairCache::new(d.operator.len());
+        // 0: allowed; k: `whys[k - 1]`.
+        let mut term_cache = PairCache::new(d.operator.len());
+        let mut whys: Vec<TerminalWhy> = Vec::new();
 
         for row in 0..d.len {
             let op = d.op[row];
@@ -156,10 +178,10 @@ impl Unit for LedgerRules {
                 Some(des) => {
                     if on.scope && SCOPED & (1 << op as u16) != 0 {
                         let b = d.business.syms[row];
-                        let allowed = *scope_cache
-                            .entry((o, b))
-                            .or_insert_with(|| des.business_codes.allows(d.business.value(b)));
-                        if !allowed {
+                        let allowed = scope_cache.get(o, b, || {
+                            u32::from(des.business_codes.allows(d.business.value(b)))
+                        });
+                        if allowed == 0 {
                             flag(
                                 out,
                                 RuleId::OutOfScopeBusiness,
@@ -171,11 +193,17 @@ impl Unit for LedgerRules {
                         }
                     }
                     if on.terminal && op != Op::LoginFail {
-                        let why = term_cache.entry((o, t)).or_insert_with(|| {
+                        let code = term_cache.get(o, t, || {
                             let term = if t == NONE { None } else { terms[t as usize] };
-                            terminal_why(des, term, d.terminal.value(t))
+                            match terminal_why(des, term, d.terminal.value(t)) {
+                                None => 0,
+                                Some(why) => {
+                                    whys.push(why);
+                                    whys.len() as u32
+                                }
+                            }
                         });
-                        if let Some(why) = why {
+                        if let Some(why) = code.checked_sub(1).map(|k| &whys[k as usize]) {
                             flag(
                                 out,
                                 RuleId::UnassignedTerminal,
@@ -230,10 +258,8 @@ impl Unit for LedgerRules {
                     }
                 }
                 if on.unmatched
-                    && let (Some(no), Some(reqs)) = (request, l.requests.as_ref())
-                    && let Some(why) = request_cache
-                        .entry((no, d.target.get(row)))
-                        .or_insert_with(|| reqs.check(no, d.target.get(row), d.day).err())
+                    && let (Some(no), Some(reqs)) = (request, d.index.requests.as_ref())
+                    && let Err(why) = reqs.check(no, d.target.get(row), d.day)
                 {
                     flag(
                         out,
@@ -241,7 +267,7 @@ impl Unit for LedgerRules {
                         Facts::UnmatchedRequest {
                             op,
                             request_no: no.to_owned(),
-                            why: why.clone(),
+                            why,
                         },
                     );
                 }
@@ -264,11 +290,7 @@ impl Unit for LedgerRules {
             }
             if on.watch
                 && let Some(target) = d.target.get(row)
-                && let Some(entry) = l.watchlist.get(target)
-                && !d
-                    .operator
-                    .get(row)
-                    .is_some_and(|o| entry.allowed_operators.contains(o))
+                && d.index.watch.forbidden(target, d.operator.get(row))
             {
                 flag(out, RuleId::WatchlistAccess, Facts::WatchlistAccess { op });
             }

@@ -24,6 +24,7 @@
 
 mod activity;
 mod columns;
+mod index;
 mod ledger_rules;
 mod pairing;
 mod pattern;
@@ -34,7 +35,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -112,7 +113,10 @@ pub struct State {
     /// Sessions that may still be open, by (operator, terminal).
     pub sessions: Vec<SessionState>,
     /// Changes within the self-verification lookback, and pending changes, by event id.
-    pub changes: BTreeMap<String, ChangeState>,
+    /// A hash map, because a month of changes is looked up by id all day long; it is
+    /// serialized sorted by id, so no iteration order leaks into the saved bytes.
+    #[serde(serialize_with = "sorted")]
+    pub changes: HashMap<String, ChangeState, hashbrown::DefaultHashBuilder>,
     /// OK verifies whose change has not been seen yet, by the change's event id.
     pub orphan_verifies: BTreeMap<String, Vec<VerifyState>>,
     /// Per-operator daily volumes.
@@ -127,7 +131,7 @@ impl Default for State {
             latest_timestamp: None,
             windows: BTreeMap::new(),
             sessions: Vec::new(),
-            changes: BTreeMap::new(),
+            changes: HashMap::default(),
             orphan_verifies: BTreeMap::new(),
             activity: BTreeMap::new(),
         }
@@ -150,6 +154,14 @@ impl State {
     }
 }
 
+/// Serializes a map sorted by key.
+fn sorted<S: serde::Serializer, V: Serialize, H>(
+    map: &HashMap<String, V, H>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().collect::<BTreeMap<_, _>>())
+}
+
 /// One part of the engine: judges a day, reading and updating its part of the state.
 pub(crate) trait Unit: Send + Sync {
     fn judge(&self, d: &DayCtx<'_>, state: &mut State, out: &mut Vec<Finding>);
@@ -158,6 +170,7 @@ pub(crate) trait Unit: Send + Sync {
 /// The rule engine.
 pub struct Detector {
     ledgers: Arc<Ledgers>,
+    index: index::LedgerIndex,
     units: Vec<Box<dyn Unit>>,
     /// The carried state; its `activity` part lives in `activity` and is filled in by
     /// [`Detector::state`].
@@ -198,6 +211,7 @@ impl Detector {
             units.push(Box::new(pairing));
         }
         Detector {
+            index: index::LedgerIndex::new(&ledgers),
             ledgers,
             units,
             state: State::default(),
@@ -261,7 +275,13 @@ impl Detector {
             });
         }
         let ledgers = Arc::clone(&self.ledgers);
-        let d = DayCtx::new(day, events, &ledgers, self.state.latest_timestamp)?;
+        let d = DayCtx::new(
+            day,
+            events,
+            &ledgers,
+            &self.index,
+            self.state.latest_timestamp,
+        )?;
         let mut out = Vec::new();
         for unit in &self.units {
             unit.judge(&d, &mut self.state, &mut out);

@@ -19,7 +19,7 @@
 //!   an operator verifies nothing. A verify by an operator of a change without one is by
 //!   a different operator.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -102,18 +102,19 @@ impl Pairing {
         &self,
         d: &DayCtx<'_>,
         state: &mut State,
-        queue: &mut BTreeSet<(i64, String)>,
+        queue: &mut VecDeque<(i64, String)>,
         reached: impl Fn(i64) -> bool,
         out: &mut Vec<Finding>,
     ) {
-        while let Some((due, _)) = queue.first() {
+        while let Some((due, _)) = queue.front() {
             if !reached(*due) {
                 break;
             }
-            let Some((_, id)) = queue.pop_first() else {
+            let Some((due, id)) = queue.pop_front() else {
                 break;
             };
-            let Some(c) = state.changes.get_mut(&id) else {
+            // Settled changes stay in the queue until their deadline passes.
+            let Some(c) = state.changes.get_mut(&id).filter(|c| c.due == Some(due)) else {
                 continue;
             };
             c.due = None;
@@ -171,11 +172,15 @@ fn self_verification_late(
 impl Unit for Pairing {
     fn judge(&self, d: &DayCtx<'_>, state: &mut State, out: &mut Vec<Finding>) {
         self.prune(state, d.day);
-        let mut queue: BTreeSet<(i64, String)> = state
+        // Pending changes by deadline. Deadlines of new changes ascend with time; a saved
+        // state made with another `verify_within_hours` may not, hence the sorted insert.
+        let mut pending: Vec<(i64, String)> = state
             .changes
             .iter()
             .filter_map(|(id, c)| c.due.map(|due| (due, id.clone())))
             .collect();
+        pending.sort_unstable();
+        let mut queue: VecDeque<(i64, String)> = pending.into();
         let relevant = |r: usize| d.op[r].is_change() || (d.op[r] == Op::Verify && d.ok[r]);
         let mut row = 0;
         while row < d.len {
@@ -205,7 +210,12 @@ impl Unit for Pairing {
                     continue;
                 }
                 if let Some(due) = due {
-                    queue.insert((due, id.to_owned()));
+                    if queue.back().is_none_or(|(last, _)| *last <= due) {
+                        queue.push_back((due, id.to_owned()));
+                    } else {
+                        let at = queue.partition_point(|(q, _)| *q <= due);
+                        queue.insert(at, (due, id.to_owned()));
+                    }
                 }
                 state.changes.insert(
                     id.to_owned(),
@@ -250,7 +260,6 @@ impl Unit for Pairing {
                             && (c.timestamp..=due).contains(&t)
                         {
                             c.due = None;
-                            queue.remove(&(due, target.to_owned()));
                         }
                     }
                     None if self.self_verification => {
@@ -278,7 +287,7 @@ impl Unit for Pairing {
 }
 
 /// The pending changes of a saved state, by deadline then event id.
-pub(crate) fn pending(changes: &BTreeMap<String, ChangeState>) -> Vec<PendingChange> {
+pub(crate) fn pending<H>(changes: &HashMap<String, ChangeState, H>) -> Vec<PendingChange> {
     let mut v: Vec<PendingChange> = changes
         .iter()
         .filter_map(|(id, c)| {

@@ -130,9 +130,11 @@ impl PatternRule {
 impl Unit for PatternRule {
     fn judge(&self, d: &DayCtx<'_>, state: &mut State, out: &mut Vec<Finding>) {
         let filter = self.filter.bind(d);
+        let mask = filter.op_mask();
+        let matches = |row: usize| mask & (1 << d.op[row] as u16) != 0 && filter.eval(d, row);
         if self.windows.is_empty() {
             for row in 0..d.len {
-                if filter.eval(d, row) {
+                if matches(row) {
                     out.push(d.finding(
                         self.rule,
                         row,
@@ -159,7 +161,7 @@ impl Unit for PatternRule {
         let mut readings: Vec<(i64, usize)> = vec![(0, 0); live.len()];
         let mut row = 0;
         while row < d.len {
-            if !filter.eval(d, row) {
+            if !matches(row) {
                 row += 1;
                 continue;
             }
@@ -167,7 +169,7 @@ impl Unit for PatternRule {
             let t = d.ts[row];
             let end = d.group_end(row);
             group.clear();
-            group.extend((row..end).filter(|&r| r == row || filter.eval(d, r)));
+            group.extend((row..end).filter(|&r| r == row || matches(r)));
             for w in &mut live {
                 for &r in &group {
                     w.add(d, r);

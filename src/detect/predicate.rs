@@ -150,12 +150,24 @@ impl Predicate {
                         b => v.push(b),
                     }
                 }
-                // Cheap table tests first: most rows fail on the operation.
+                // Cheap tests first: most rows fail on the operation. The operations and
+                // the dictionary tables of a conjunction are hoisted out of the list, so
+                // the common rule shape is a bit test and a few table look-ups.
                 v.sort_by_key(Bound::cost);
-                if v.is_empty() {
+                let mut ops = u16::MAX;
+                let mut tables = Vec::new();
+                let mut rest = Vec::new();
+                for b in v {
+                    match b {
+                        Bound::Ops(m) => ops &= m,
+                        Bound::Dict(f, t) => tables.push((f, t)),
+                        b => rest.push(b),
+                    }
+                }
+                if ops == u16::MAX && tables.is_empty() && rest.is_empty() {
                     Bound::Const(true)
                 } else {
-                    Bound::All(v)
+                    Bound::All(Conj { ops, tables, rest })
                 }
             }
             Predicate::Any(ps) => {
@@ -173,6 +185,9 @@ impl Predicate {
                     Bound::Any(v)
                 }
             }
+            // Text columns are read in place, without the generic per-row path.
+            Predicate::Present(f) if is_text(*f) => Bound::TextPresent(*f),
+            Predicate::Eq(f, s) if is_text(*f) => Bound::TextEq(*f, s),
             Predicate::Present(f) => bind_test(d, *f, |v| v.is_some()),
             Predicate::Eq(f, s) => bind_test(d, *f, |v| v == Some(s.as_str())),
             Predicate::OneOf(f, set) => bind_test(d, *f, |v| v.is_some_and(|v| set.contains(v))),
@@ -231,6 +246,20 @@ fn bind_test<'p>(d: &DayCtx<'_>, f: Field, test: impl Fn(Option<&str>) -> bool +
     }
 }
 
+/// Columns stored as text in the event schema (not dictionaries, not numbers).
+fn is_text(f: Field) -> bool {
+    matches!(
+        f,
+        Field::EventId
+            | Field::TargetCode
+            | Field::RequestNo
+            | Field::ApprovalNo
+            | Field::RefEventId
+            | Field::Detail
+            | Field::Extras
+    )
+}
+
 /// The dictionary columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DictField {
@@ -266,15 +295,44 @@ pub(crate) struct Table {
 type TextTest<'p> = Box<dyn Fn(Option<&str>) -> bool + 'p>;
 
 /// A predicate bound to one day's batch.
+/// A bound conjunction: operations, dictionary tables, then the other tests.
+pub(crate) struct Conj<'p> {
+    ops: u16,
+    tables: Vec<(DictField, Table)>,
+    rest: Vec<Bound<'p>>,
+}
+
+impl Conj<'_> {
+    #[inline]
+    fn eval(&self, d: &DayCtx<'_>, row: usize) -> bool {
+        self.ops & (1 << d.op[row] as u16) != 0
+            && self.tables.iter().all(|(f, t)| t.test(f.col(d).syms[row]))
+            && self.rest.iter().all(|b| b.eval_inline(d, row))
+    }
+}
+
+impl Table {
+    #[inline]
+    fn test(&self, sym: u32) -> bool {
+        if sym == NONE {
+            self.absent
+        } else {
+            self.values[sym as usize]
+        }
+    }
+}
+
 pub(crate) enum Bound<'p> {
     Const(bool),
     Not(Box<Bound<'p>>),
-    All(Vec<Bound<'p>>),
+    All(Conj<'p>),
     Any(Vec<Bound<'p>>),
     /// One bit per [`Op`].
     Ops(u16),
     Dict(DictField, Table),
     Text(Field, TextTest<'p>),
+    TextPresent(Field),
+    TextEq(Field, &'p str),
     Int {
         field: Field,
         op: CmpOp,
@@ -288,29 +346,45 @@ impl Bound<'_> {
         match self {
             Bound::Const(_) | Bound::Ops(_) => 0,
             Bound::Dict(..) | Bound::Int { .. } => 1,
+            Bound::TextPresent(_) | Bound::TextEq(..) => 1,
             Bound::Text(..) => 2,
             Bound::Not(_) | Bound::All(_) | Bound::Any(_) => 3,
             Bound::Covered => 4,
         }
     }
 
+    /// The operations an event can have and satisfy the predicate (a superset): rules
+    /// skip every other row with one bit test.
+    pub fn op_mask(&self) -> u16 {
+        const ALL: u16 = (1 << Op::ALL.len()) - 1;
+        match self {
+            Bound::Const(false) => 0,
+            Bound::Ops(m) => *m,
+            Bound::All(c) => c.rest.iter().fold(c.ops & ALL, |m, b| m & b.op_mask()),
+            Bound::Any(v) => v.iter().fold(0, |m, b| m | b.op_mask()),
+            _ => ALL,
+        }
+    }
+
     /// Whether `row` of the day satisfies the predicate.
-    #[inline]
     pub fn eval(&self, d: &DayCtx<'_>, row: usize) -> bool {
+        match self {
+            Bound::All(c) => c.eval(d, row),
+            Bound::Any(v) => v.iter().any(|b| b.eval_inline(d, row)),
+            Bound::Not(b) => !b.eval_inline(d, row),
+            leaf => leaf.eval_inline(d, row),
+        }
+    }
+
+    /// Leaves evaluated in place; only nested combinations recurse (a call per leaf
+    /// costs more than most leaves).
+    #[inline(always)]
+    fn eval_inline(&self, d: &DayCtx<'_>, row: usize) -> bool {
         match self {
             Bound::Const(b) => *b,
             Bound::Ops(mask) => mask & (1 << d.op[row] as u16) != 0,
-            Bound::Dict(f, t) => {
-                let s = f.col(d).syms[row];
-                if s == NONE {
-                    t.absent
-                } else {
-                    t.values[s as usize]
-                }
-            }
-            Bound::All(v) => v.iter().all(|b| b.eval(d, row)),
-            Bound::Any(v) => v.iter().any(|b| b.eval(d, row)),
-            Bound::Not(b) => !b.eval(d, row),
+            Bound::Dict(f, t) => t.test(f.col(d).syms[row]),
+            Bound::All(_) | Bound::Any(_) | Bound::Not(_) => self.eval(d, row),
             Bound::Int { field, op, value } => {
                 let x = match field {
                     Field::Timestamp => d.ts[row],
@@ -319,6 +393,8 @@ impl Bound<'_> {
                 };
                 op.test(x, *value)
             }
+            Bound::TextPresent(f) => d.text(*f, row).is_some(),
+            Bound::TextEq(f, v) => d.text(*f, row) == Some(*v),
             Bound::Text(f, test) => test(text_of(d, *f, row).as_deref()),
             Bound::Covered => covered(d, row),
         }
@@ -362,4 +438,111 @@ pub(crate) fn covered(d: &DayCtx<'_>, row: usize) -> bool {
         d.ts[row],
         d.record_count[row],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::index::LedgerIndex;
+    use crate::detect::tests::support::{e, ledgers};
+    use crate::normalize::batch_from_rows;
+
+    /// Which of the rows of the fixed batch below satisfy `p`.
+    fn rows_matching(p: &Predicate) -> Vec<usize> {
+        let evs = [
+            e("R0", "2026-04-01 09:00:00", Op::View)
+                .target("10000000001")
+                .count(3),
+            e("R1", "2026-04-01 09:00:01", Op::Print)
+                .count(150)
+                .res("NG")
+                .biz(None),
+            e("R2", "2026-04-01 09:00:02", Op::Search)
+                .by("OP2")
+                .req(None)
+                .count(-1),
+        ];
+        let mut evs = evs.to_vec();
+        evs[2].detail = Some("氏名で検索, 12 hits".into());
+        let batch = batch_from_rows("p.csv", evs.iter().map(|e| e.row())).unwrap();
+        let l = ledgers();
+        let index = LedgerIndex::new(&l);
+        let d = DayCtx::new(crate::time::jst_day(evs[0].ts), &batch, &l, &index, None).unwrap();
+        let b = p.bind(&d);
+        (0..d.len).filter(|&r| b.eval(&d, r)).collect()
+    }
+
+    #[test]
+    fn conditions_over_every_kind_of_column() {
+        use Predicate as P;
+        // Dictionary columns.
+        assert_eq!(rows_matching(&P::ok()), [0, 2]);
+        assert_eq!(rows_matching(&P::Eq(Field::OperatorId, "OP2".into())), [2]);
+        assert_eq!(rows_matching(&P::Present(Field::BusinessCode)), [0, 2]);
+        // The operation.
+        assert_eq!(rows_matching(&P::ops(&[Op::View, Op::Search])), [0, 2]);
+        // Text columns; absent values equal nothing.
+        assert_eq!(rows_matching(&P::Present(Field::TargetCode)), [0]);
+        assert_eq!(rows_matching(&P::Eq(Field::RequestNo, "R1".into())), [0, 1]);
+        assert_eq!(
+            rows_matching(&P::OneOf(
+                Field::Detail,
+                ["氏名で検索, 12 hits".into()].into()
+            )),
+            [2]
+        );
+        assert_eq!(rows_matching(&P::Eq(Field::EventId, "R1".into())), [1]);
+        // Numbers, and numbers in text.
+        assert_eq!(
+            rows_matching(&P::Cmp(Field::RecordCount, CmpOp::Ge, 3)),
+            [0, 1]
+        );
+        assert_eq!(
+            rows_matching(&P::Cmp(Field::TargetCode, CmpOp::Gt, 10_000_000_000)),
+            [0]
+        );
+        assert_eq!(rows_matching(&P::Eq(Field::RecordCount, "-1".into())), [2]);
+        // Combinations.
+        assert_eq!(
+            rows_matching(&P::All(vec![
+                P::ok(),
+                P::Not(Box::new(P::ops(&[Op::View])))
+            ])),
+            [2]
+        );
+        assert_eq!(
+            rows_matching(&P::Any(vec![
+                P::Eq(Field::Result, "NG".into()),
+                P::Present(Field::TargetCode)
+            ])),
+            [0, 1]
+        );
+        assert_eq!(rows_matching(&P::All(vec![])), [0, 1, 2]);
+        assert_eq!(rows_matching(&P::Any(vec![])), Vec::<usize>::new());
+        // No approval covers anything here.
+        assert_eq!(rows_matching(&P::Covered), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn op_masks_are_supersets() {
+        let l = ledgers();
+        let index = LedgerIndex::new(&l);
+        let batch = batch_from_rows("p.csv", std::iter::empty()).unwrap();
+        let d = DayCtx::new(20_544, &batch, &l, &index, None).unwrap();
+        let view = 1u16 << Op::View as u16;
+        let p = Predicate::All(vec![Predicate::ops(&[Op::View]), Predicate::ok()]);
+        assert_eq!(p.bind(&d).op_mask(), view);
+        let any = Predicate::Any(vec![Predicate::ops(&[Op::View]), Predicate::ok()]);
+        assert_eq!(any.bind(&d).op_mask().count_ones(), 14);
+        let never = Predicate::Not(Box::new(Predicate::True));
+        assert_eq!(never.bind(&d).op_mask(), 0);
+    }
+
+    #[test]
+    fn fields_round_trip_their_column_names() {
+        for f in Field::ALL {
+            assert_eq!(Field::from_name(f.name()), Some(f));
+        }
+        assert_eq!(Field::from_name("nope"), None);
+    }
 }

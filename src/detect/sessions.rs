@@ -39,6 +39,8 @@ pub struct SessionState {
 #[derive(Debug, Clone)]
 struct Live<'a> {
     terminal: &'a str,
+    /// The terminal's symbol in the day's dictionary ([`NONE`] if absent today).
+    term: u32,
     t0: i64,
     logins: Vec<&'a str>,
     last: i64,
@@ -57,6 +59,13 @@ impl Unit for Sessions {
         let mut operators: Vec<&str> = Vec::new();
         let mut by_op: Vec<Vec<Live<'_>>> = Vec::new();
         let mut index: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+        let term_sym: hashbrown::HashMap<&str, u32> = d
+            .terminal
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i as u32))
+            .collect();
         for s in &saved {
             let i = *index.entry(s.operator.as_str()).or_insert_with(|| {
                 operators.push(&s.operator);
@@ -65,6 +74,7 @@ impl Unit for Sessions {
             });
             by_op[i].push(Live {
                 terminal: &s.terminal,
+                term: term_sym.get(s.terminal.as_str()).copied().unwrap_or(NONE),
                 t0: s.login_time,
                 logins: s.logins.iter().map(String::as_str).collect(),
                 last: s.last,
@@ -97,10 +107,9 @@ impl Unit for Sessions {
                 if o == NONE || b == NONE {
                     continue;
                 }
-                let here = d.terminal.values[b as usize];
                 open.clear();
                 for s in &by_op[slot_of_sym[o as usize]] {
-                    if s.terminal != here && s.t0 < t && t - s.last <= self.timeout_ms {
+                    if s.term != b && s.t0 < t && t - s.last <= self.timeout_ms {
                         open.extend(s.logins.iter().map(|id| (s.t0, *id, s.terminal)));
                     }
                 }
@@ -125,13 +134,14 @@ impl Unit for Sessions {
                 }
                 let term = d.terminal.values[a as usize];
                 let list = &mut by_op[slot_of_sym[o as usize]];
-                let pos = list.iter().position(|s| s.terminal == term);
+                let pos = list.iter().position(|s| s.term == a);
                 match (op, pos) {
                     (Op::Login, _) if d.ok[r] => match pos {
                         Some(p) if list[p].t0 == t => list[p].logins.push(d.id(r)),
                         Some(p) => {
                             list[p] = Live {
                                 terminal: term,
+                                term: a,
                                 t0: t,
                                 logins: vec![d.id(r)],
                                 last: t,
@@ -139,6 +149,7 @@ impl Unit for Sessions {
                         }
                         None => list.push(Live {
                             terminal: term,
+                            term: a,
                             t0: t,
                             logins: vec![d.id(r)],
                             last: t,

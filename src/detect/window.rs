@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use serde::{Deserialize, Serialize};
 
 use super::columns::{DayCtx, NONE};
@@ -87,6 +89,8 @@ struct Entry<'a> {
     id: &'a str,
     amount: i64,
     value: Option<&'a str>,
+    /// The hash of `value`, computed once.
+    hash: u64,
 }
 
 /// The events of one group.
@@ -94,8 +98,8 @@ struct Entry<'a> {
 struct Group<'a> {
     entries: VecDeque<Entry<'a>>,
     sum: i128,
-    /// Multiplicity of each distinct value present.
-    distinct: HashMap<&'a str, u32>,
+    /// Multiplicity of each distinct value present, by the entries' hashes.
+    distinct: HashTable<(&'a str, u32)>,
 }
 
 /// A window during one day.
@@ -106,6 +110,7 @@ pub(crate) struct LiveWindow<'a> {
     /// For a dictionary key column: the group of each symbol of the day.
     dict_slot: Option<Vec<u32>>,
     groups: Vec<Group<'a>>,
+    hasher: DefaultHashBuilder,
 }
 
 /// The aggregate and size of one group at one instant.
@@ -125,6 +130,7 @@ impl<'a> LiveWindow<'a> {
             slot_of: HashMap::new(),
             dict_slot: None,
             groups: Vec::new(),
+            hasher: DefaultHashBuilder::default(),
         };
         if let Some(saved) =
             saved.filter(|s| s.key == spec.key.name() && s.aggregate == spec.aggregate.describe())
@@ -132,13 +138,16 @@ impl<'a> LiveWindow<'a> {
             for (key, entries) in &saved.groups {
                 let slot = w.slot_for(key);
                 for e in entries {
+                    let value = e.value.as_deref();
+                    let hash = value.map_or(0, |v| w.hasher.hash_one(v));
                     w.push_entry(
                         slot,
                         Entry {
                             ts: e.timestamp,
                             id: &e.event_id,
                             amount: e.amount,
-                            value: e.value.as_deref(),
+                            value,
+                            hash,
                         },
                     );
                 }
@@ -173,20 +182,27 @@ impl<'a> LiveWindow<'a> {
             let s = dict_column(d, self.spec.key).map_or(NONE, |c| c.syms[row]);
             return if s == NONE { NONE } else { map[s as usize] };
         }
-        match text_ref(d, self.spec.key, row) {
+        match d.text(self.spec.key, row) {
             Some(k) => self.slot_for(k),
             None => NONE,
         }
     }
 
     fn push_entry(&mut self, slot: u32, e: Entry<'a>) {
+        let hasher = &self.hasher;
         let g = &mut self.groups[slot as usize];
         match self.spec.aggregate {
             Aggregate::Count => {}
             Aggregate::Sum(_) => g.sum += e.amount as i128,
             Aggregate::Distinct(_) => {
                 if let Some(v) = e.value {
-                    *g.distinct.entry(v).or_insert(0) += 1;
+                    match g.distinct.find_mut(e.hash, |(k, _)| *k == v) {
+                        Some((_, n)) => *n += 1,
+                        None => {
+                            g.distinct
+                                .insert_unique(e.hash, (v, 1), |(k, _)| hasher.hash_one(k));
+                        }
+                    }
                 }
             }
         }
@@ -202,8 +218,9 @@ impl<'a> LiveWindow<'a> {
         let (amount, value) = match self.spec.aggregate {
             Aggregate::Count => (0, None),
             Aggregate::Sum(f) => (number(d, f, row), None),
-            Aggregate::Distinct(f) => (0, text_ref(d, f, row)),
+            Aggregate::Distinct(f) => (0, d.text(f, row)),
         };
+        let hash = value.map_or(0, |v| self.hasher.hash_one(v));
         self.push_entry(
             slot,
             Entry {
@@ -211,6 +228,7 @@ impl<'a> LiveWindow<'a> {
                 id: d.id(row),
                 amount,
                 value,
+                hash,
             },
         );
     }
@@ -229,11 +247,12 @@ impl<'a> LiveWindow<'a> {
                 Aggregate::Sum(_) => g.sum -= e.amount as i128,
                 Aggregate::Distinct(_) => {
                     if let Some(v) = e.value
-                        && let Some(n) = g.distinct.get_mut(v)
+                        && let Ok(mut slot) = g.distinct.find_entry(e.hash, |(k, _)| *k == v)
                     {
-                        *n -= 1;
-                        if *n == 0 {
-                            g.distinct.remove(v);
+                        if slot.get().1 > 1 {
+                            slot.get_mut().1 -= 1;
+                        } else {
+                            slot.remove();
                         }
                     }
                 }
@@ -324,31 +343,12 @@ fn dict_column<'c, 'a>(d: &'c DayCtx<'a>, f: Field) -> Option<&'c super::columns
     })
 }
 
-/// The text of a field that is stored as text (`None` for numeric fields and absent
-/// values): windows group and count text values only.
-pub(crate) fn text_ref<'a>(d: &DayCtx<'a>, f: Field, row: usize) -> Option<&'a str> {
-    match f {
-        Field::EventId => Some(d.id(row)),
-        Field::Operation => Some(d.op[row].as_str()),
-        Field::TargetCode => d.target.get(row),
-        Field::RequestNo => d.request_no.get(row),
-        Field::ApprovalNo => d.approval_no.get(row),
-        Field::RefEventId => d.ref_event_id.get(row),
-        Field::Detail => d.detail.get(row),
-        Field::Extras => d.extras.get(row),
-        Field::Timestamp | Field::RecordCount | Field::SourceLine => None,
-        _ => dict_column(d, f).and_then(|c| c.get(row)),
-    }
-}
-
 /// The number of a numeric field (text fields: their integer value, else 0).
 fn number(d: &DayCtx<'_>, f: Field, row: usize) -> i64 {
     match f {
         Field::RecordCount => d.record_count[row],
         Field::Timestamp => d.ts[row],
         Field::SourceLine => d.source_line[row] as i64,
-        _ => text_ref(d, f, row)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        _ => d.text(f, row).and_then(|v| v.parse().ok()).unwrap_or(0),
     }
 }

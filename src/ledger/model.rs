@@ -508,6 +508,11 @@ impl Requests {
     pub fn is_empty(&self) -> bool {
         self.by_no.is_empty()
     }
+
+    /// Every form, the rows of one number in register order (numbers in no order).
+    pub fn iter(&self) -> impl Iterator<Item = &RequestForm> {
+        self.by_no.values().flatten()
+    }
 }
 
 /// One row of `watchlist.csv` (支援措置対象者等).
@@ -536,6 +541,11 @@ impl Watchlist {
 
     pub fn get(&self, target: &str) -> Option<&WatchEntry> {
         self.by_target.get(target)
+    }
+
+    /// Every protected resident (in no order).
+    pub fn iter(&self) -> impl Iterator<Item = &WatchEntry> {
+        self.by_target.values()
     }
 
     pub fn len(&self) -> usize {

@@ -954,3 +954,27 @@ fn messages_never_show_resident_codes() {
         }
     }
 }
+
+#[test]
+fn an_empty_day_changes_nothing() {
+    let (l, mut evs) = everything();
+    // Move the last day to 04-03 so that 04-02 can be judged empty in between.
+    for ev in &mut evs {
+        if crate::time::jst_day(ev.ts) == day("2026-04-02") {
+            ev.ts += crate::time::DAY_MS;
+        }
+    }
+    let (straight, det1) = run_with(l.clone(), &evs);
+    let mut det = Detector::new(Arc::new(l));
+    let mut with_gap = Vec::new();
+    for (d, batch) in days(&evs) {
+        if d == day("2026-04-03") {
+            let empty = batch_from_rows("x.csv", std::iter::empty()).unwrap();
+            with_gap.extend(det.judge_day(day("2026-04-02"), &empty).unwrap());
+        }
+        with_gap.extend(det.judge_day(d, &batch).unwrap());
+    }
+    assert!(!straight.is_empty());
+    assert_eq!(with_gap, straight);
+    assert_eq!(det.state(), det1.state());
+}

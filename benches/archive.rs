@@ -4,6 +4,10 @@
 //!
 //! `cargo bench --bench archive` (the day size: `TENKEN_BENCH_EVENTS`, default 50 000).
 
+// The same allocator as the binary, so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 

@@ -13,6 +13,10 @@
 //! per event for `judge_day` (pattern rules the largest share, then the ledger rules,
 //! pairing, sessions and laying out the batch).
 
+// The same allocator as the binary, so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::sync::Arc;

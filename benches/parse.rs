@@ -3,6 +3,10 @@
 //! The lines imitate `tenken gen` output (ids, both timestamp layouts, Japanese detail,
 //! some quoted with commas). Run: `cargo bench --bench parse`.
 
+// The same allocator as the binary, so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -14,7 +14,7 @@
 //! repeats the timestamp, so duplicates always share a date); holding every id of every
 //! day to catch that would make memory grow with the input.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -132,7 +132,7 @@ pub struct DaysOptions {
 impl Default for DaysOptions {
     fn default() -> Self {
         DaysOptions {
-            memory_budget: 256 << 20,
+            memory_budget: 128 << 20,
             spill_dir: None,
         }
     }
@@ -393,7 +393,7 @@ impl DayStore {
                     .then_with(|| ca.3.value(ra).cmp(&cb.3.value(rb)))
             })
         });
-        let mut seen: HashSet<&str> = HashSet::with_capacity(order.len());
+        let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::with_capacity(order.len());
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(order.len());
         let mut duplicates = 0u64;
         for &(_, bi, r) in &order {

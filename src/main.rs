@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Keeps freed column buffers for reuse instead of returning them to the kernel.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// tenken (点検) — inspection of resident-registry terminal operation logs.
 ///
 /// Reads the daily operation logs (操作履歴) of 住基ネット and ward-office terminals,

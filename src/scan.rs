@@ -67,7 +67,7 @@ pub struct CommonArgs {
     #[arg(long)]
     pub no_mmap: bool,
     /// Memory for events waiting to be judged, in MiB; beyond it days spill to a temporary file.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    #[arg(long, value_name = "MIB", default_value_t = 128)]
     pub memory: usize,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
@@ -245,32 +245,81 @@ pub struct JudgeSummary {
     pub findings: Vec<Finding>,
     pub pending: Vec<PendingChange>,
     pub elapsed: Duration,
+    /// Of `elapsed`: bringing back, sorting and deduplicating the days.
+    pub assemble: Duration,
+}
+
+/// Hands every day of `store` to `judge` in ascending order. The next day is brought
+/// back, sorted and deduplicated on another thread while `judge` works on the current
+/// one; `judge` also learns how long the day took to assemble.
+pub fn for_each_day(
+    mut store: DayStore,
+    mut judge: impl FnMut(crate::days::DayEvents, Duration) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            loop {
+                let t = Instant::now();
+                let next = store.pop_first().transpose();
+                let stop = !matches!(next, Some(Ok(_)));
+                if let Some(item) = next
+                    && tx.send((item, t.elapsed())).is_err()
+                {
+                    break;
+                }
+                if stop {
+                    break;
+                }
+            }
+        });
+        for (item, took) in rx.iter() {
+            judge(item?, took)?;
+        }
+        Ok(())
+    })
 }
 
 /// Runs `tenken scan`.
 pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     args.common.init_threads();
     let start = Instant::now();
-    let ledgers = Arc::new(Ledgers::load(&args.ledgers)?);
     let mut rejects = args
         .rejects
         .as_deref()
         .map(RejectsWriter::create)
         .transpose()?;
     let mut store = DayStore::new(args.common.days_options());
-    let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
+    // The ledgers load while the logs are read: a city's request register alone takes
+    // seconds. A ledger error still stops the run before anything is judged.
+    let (ledgers, read) = std::thread::scope(|scope| {
+        let loading = scope.spawn(|| Ledgers::load(&args.ledgers));
+        let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store);
+        let ledgers = loading.join().unwrap_or_else(|_| {
+            Err(crate::ledger::LedgerError::File {
+                path: args.ledgers.clone(),
+                message: "the ledger loader stopped unexpectedly".into(),
+            })
+        });
+        (ledgers, read)
+    });
+    let ledgers = Arc::new(ledgers?);
+    let read = read?;
 
     let judge_start = Instant::now();
     let mut detector = Detector::new(Arc::clone(&ledgers));
     let mut judge = JudgeSummary::default();
-    while let Some(day) = store.pop_first()? {
+    let spilled = store.spilled_bytes;
+    for_each_day(store, |day, assembled| {
+        judge.assemble += assembled;
         judge.days += 1;
         judge.events += day.batch.num_rows() as u64;
         judge.duplicates += day.duplicates;
         judge
             .findings
             .extend(detector.judge_day(day.day, &day.batch)?);
-    }
+        Ok(())
+    })?;
     judge.pending = detector.pending_changes();
     findings::sort(&mut judge.findings);
     judge.elapsed = judge_start.elapsed();
@@ -284,13 +333,7 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     if !args.common.quiet {
         print!(
             "{}",
-            render_summary(
-                &read,
-                &judge,
-                args.common.lang,
-                start.elapsed(),
-                store.spilled_bytes
-            )
+            render_summary(&read, &judge, args.common.lang, start.elapsed(), spilled)
         );
     }
     let mut exit = Exit::Success;
@@ -506,10 +549,11 @@ pub fn render_summary(
     let _ = if ja {
         writeln!(
             s,
-            "  処理時間   {:.2} 秒 (読込 {:.2} 秒, 判定 {:.2} 秒), {:.0} MB/s{}",
+            "  処理時間   {:.2} 秒 (読込 {:.2} 秒, 日別整列 {:.2} 秒, 判定 {:.2} 秒), {:.0} MB/s{}",
             secs,
             read.elapsed.as_secs_f64(),
-            judge.elapsed.as_secs_f64(),
+            judge.assemble.as_secs_f64(),
+            (judge.elapsed - judge.assemble).as_secs_f64(),
             rate,
             if spilled > 0 {
                 format!(", 一時退避 {}", mb(spilled))
@@ -520,10 +564,11 @@ pub fn render_summary(
     } else {
         writeln!(
             s,
-            "  time       {:.2} s (read {:.2} s, judge {:.2} s), {:.0} MB/s{}",
+            "  time       {:.2} s (read {:.2} s, regroup by day {:.2} s, rules {:.2} s), {:.0} MB/s{}",
             secs,
             read.elapsed.as_secs_f64(),
-            judge.elapsed.as_secs_f64(),
+            judge.assemble.as_secs_f64(),
+            (judge.elapsed - judge.assemble).as_secs_f64(),
             rate,
             if spilled > 0 {
                 format!(", spilled {}", mb(spilled))

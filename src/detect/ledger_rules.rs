@@ -109,7 +109,7 @@ impl Unit for LedgerRules {
             scope: cfg.enabled(RuleId::OutOfScopeBusiness),
             terminal: cfg.enabled(RuleId::UnassignedTerminal),
             request: cfg.enabled(RuleId::OutputWithoutRequest),
-            unmatched: cfg.enabled(RuleId::UnmatchedRequest) && d.index.requests.is_some(),
+            unmatched: cfg.enabled(RuleId::UnmatchedRequest) && d.ledgers.requests.is_some(),
             hours: cfg.enabled(RuleId::OffHours),
             mass: cfg.enabled(RuleId::UnapprovedMassOutput),
             watch: cfg.enabled(RuleId::WatchlistAccess) && !d.index.watch.is_empty(),
@@ -258,7 +258,7 @@ impl Unit for LedgerRules {
                     }
                 }
                 if on.unmatched
-                    && let (Some(no), Some(reqs)) = (request, d.index.requests.as_ref())
+                    && let (Some(no), Some(reqs)) = (request, d.ledgers.requests.as_ref())
                     && let Err(why) = reqs.check(no, d.target.get(row), d.day)
                 {
                     flag(

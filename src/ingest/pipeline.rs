@@ -285,6 +285,8 @@ fn decode_chunk(
         .with_encoding(encoding)
         .with_file_start(file_start)
         .with_batch_rows(usize::MAX)
+        // Log lines are 100–200 bytes: room for a little more than the chunk can hold.
+        .with_row_capacity(chunk.len() / 96 + 16)
         .build();
     d.decode_final(chunk)?;
     Ok(ChunkOut {

@@ -449,47 +449,126 @@ pub enum RequestMismatch {
     ReceivedLater { received_on: Day },
 }
 
-/// The request-form register.
-#[derive(Debug, Clone, Default)]
-pub struct Requests {
-    by_no: HashMap<String, Vec<RequestForm>>,
+/// Short text kept inline (no pointer to follow), longer text on the heap. Request
+/// numbers and resident codes are short, and the request register is asked about almost
+/// every view and output, so a lookup should cost about one cache miss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShortKey {
+    Inline(u8, [u8; 22]),
+    Heap(Box<str>),
 }
 
-impl Requests {
-    pub fn from_rows(rows: impl IntoIterator<Item = RequestForm>) -> Requests {
-        let mut by_no: HashMap<String, Vec<RequestForm>> = HashMap::new();
-        for r in rows {
-            by_no.entry(r.request_no.clone()).or_default().push(r);
+impl std::hash::Hash for ShortKey {
+    /// The text's bytes only: one hasher call.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+    }
+}
+
+impl ShortKey {
+    #[inline]
+    pub fn new(s: &str) -> ShortKey {
+        let b = s.as_bytes();
+        if b.len() <= 22 {
+            let mut a = [0u8; 22];
+            a[..b.len()].copy_from_slice(b);
+            ShortKey::Inline(b.len() as u8, a)
+        } else {
+            ShortKey::Heap(s.into())
         }
-        Requests { by_no }
+    }
+
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            ShortKey::Inline(n, a) => &a[..*n as usize],
+            ShortKey::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
+/// The request-form register, flat: every row's `(received_on, target_code)` in one
+/// vector in register order, rows of one number chained, and a map from number to its
+/// first and last row. A city's register has millions of rows; this holds each in about
+/// 80 bytes and is built in one pass. The `kind` and `business_code` columns are checked
+/// when the file is read but not kept: no rule asks about them.
+#[derive(Debug, Clone, Default)]
+pub struct Requests {
+    by_no: hashbrown::HashMap<ShortKey, (u32, u32)>,
+    /// `(received_on, target_code, next row of the same number or u32::MAX)`.
+    forms: Vec<(Day, Option<ShortKey>, u32)>,
+}
+
+const NO_NEXT: u32 = u32::MAX;
+
+impl Requests {
+    /// An empty register with room for about `rows` rows (growing a table of millions of
+    /// rows by doubling costs more time and memory than the rows themselves).
+    pub fn with_capacity(rows: usize) -> Requests {
+        Requests {
+            by_no: hashbrown::HashMap::with_capacity(rows),
+            forms: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Appends one row (rows are kept in the order given: register order).
+    pub fn push(&mut self, request_no: &str, received_on: Day, target_code: Option<&str>) {
+        let at = self.forms.len() as u32;
+        self.forms
+            .push((received_on, target_code.map(ShortKey::new), NO_NEXT));
+        match self.by_no.get_mut(&ShortKey::new(request_no)) {
+            Some((_, last)) => {
+                let prev = std::mem::replace(last, at);
+                if let Some(f) = self.forms.get_mut(prev as usize) {
+                    f.2 = at;
+                }
+            }
+            None => {
+                self.by_no.insert(ShortKey::new(request_no), (at, at));
+            }
+        }
+    }
+
+    /// Returns spare capacity once every row is in.
+    pub fn shrink_to_fit(&mut self) {
+        self.forms.shrink_to_fit();
+        self.by_no.shrink_to_fit();
+    }
+
+    pub fn from_rows(rows: impl IntoIterator<Item = RequestForm>) -> Requests {
+        let mut out = Requests::default();
+        for r in rows {
+            out.push(&r.request_no, r.received_on, r.target_code.as_deref());
+        }
+        out
     }
 
     /// Checks an access naming `request_no` that touched `target` on `day`
     /// (`unmatched-request`). When a number has several rows (a form about several
     /// residents), the access is explained if any row explains it; otherwise the reason
     /// of the first row in register order is reported.
+    #[inline]
     pub fn check(
         &self,
         request_no: &str,
         target: Option<&str>,
         day: Day,
     ) -> Result<(), RequestMismatch> {
-        let rows = self
-            .by_no
-            .get(request_no)
-            .ok_or(RequestMismatch::NotInRegister)?;
+        let Some(&(head, _)) = self.by_no.get(&ShortKey::new(request_no)) else {
+            return Err(RequestMismatch::NotInRegister);
+        };
+        let target = target.map(str::as_bytes);
         let mut first = None;
-        for r in rows {
-            let why = if let (Some(reg), Some(t)) = (r.target_code.as_deref(), target)
-                && reg != t
-            {
-                Some(RequestMismatch::OtherResident)
-            } else if r.received_on > day {
-                Some(RequestMismatch::ReceivedLater {
-                    received_on: r.received_on,
-                })
-            } else {
-                None
+        let mut next = head;
+        while let Some((received_on, reg, after)) = self.forms.get(next as usize) {
+            next = *after;
+            let why = match (reg, target) {
+                (Some(reg), Some(t)) if reg.as_bytes() != t => Some(RequestMismatch::OtherResident),
+                _ if *received_on > day => Some(RequestMismatch::ReceivedLater {
+                    received_on: *received_on,
+                }),
+                _ => None,
             };
             match why {
                 None => return Ok(()),
@@ -501,17 +580,13 @@ impl Requests {
         Err(first.unwrap_or(RequestMismatch::NotInRegister))
     }
 
+    /// Rows in the register.
     pub fn len(&self) -> usize {
-        self.by_no.values().map(Vec::len).sum()
+        self.forms.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_no.is_empty()
-    }
-
-    /// Every form, the rows of one number in register order (numbers in no order).
-    pub fn iter(&self) -> impl Iterator<Item = &RequestForm> {
-        self.by_no.values().flatten()
+        self.forms.is_empty()
     }
 }
 
@@ -675,6 +750,60 @@ mod tests {
             cal.open_interval(day("2026-04-01"), &h),
             Some((480 * 60_000, 1065 * 60_000))
         );
+    }
+
+    /// `unmatched-request` read straight from `ledgers.md` and `rules.md`, row by row.
+    fn brute_check(
+        rows: &[RequestForm],
+        no: &str,
+        target: Option<&str>,
+        day: Day,
+    ) -> Result<(), RequestMismatch> {
+        let mine: Vec<&RequestForm> = rows.iter().filter(|r| r.request_no == no).collect();
+        if mine.is_empty() {
+            return Err(RequestMismatch::NotInRegister);
+        }
+        let why = |r: &RequestForm| match (r.target_code.as_deref(), target) {
+            (Some(a), Some(b)) if a != b => Some(RequestMismatch::OtherResident),
+            _ if r.received_on > day => Some(RequestMismatch::ReceivedLater {
+                received_on: r.received_on,
+            }),
+            _ => None,
+        };
+        if mine.iter().any(|r| why(r).is_none()) {
+            Ok(())
+        } else {
+            Err(why(mine[0]).unwrap_or(RequestMismatch::NotInRegister))
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn flat_register_answers_as_the_rows(
+            rows in proptest::collection::vec((0..6u8, 0..4i32, proptest::option::of(0..3u8)), 0..12),
+            long in proptest::prelude::any::<bool>(),
+            no in 0..7u8,
+            target in proptest::option::of(0..3u8),
+            day in 0..5i32,
+        ) {
+            // Long numbers exercise the heap keys.
+            let name = |n: u8| if long { format!("REQ-{n}-{}", "x".repeat(30)) } else { format!("R{n}") };
+            let code = |t: u8| format!("1000000000{t}");
+            let forms: Vec<RequestForm> = rows
+                .iter()
+                .map(|&(n, d, t)| RequestForm {
+                    request_no: name(n),
+                    received_on: d,
+                    kind: RequestKind::Request,
+                    business_code: None,
+                    target_code: t.map(code),
+                })
+                .collect();
+            let reqs = Requests::from_rows(forms.clone());
+            let t = target.map(code);
+            proptest::prop_assert_eq!(reqs.check(&name(no), t.as_deref(), day), brute_check(&forms, &name(no), t.as_deref(), day));
+            proptest::prop_assert_eq!(reqs.len(), forms.len());
+        }
     }
 
     #[test]

@@ -22,8 +22,8 @@ use std::path::Path;
 
 use super::LedgerError;
 use super::model::{
-    Allow, Approval, Approvals, Calendars, Designation, Operators, RequestForm, RequestKind,
-    Requests, Terminal, Terminals, WatchEntry, Watchlist,
+    Allow, Approval, Approvals, Calendars, Designation, Operators, RequestKind, Requests, Terminal,
+    Terminals, WatchEntry, Watchlist,
 };
 use super::table::{Row, Table};
 use crate::time::{self, Day};
@@ -250,12 +250,15 @@ const RESIDENT_CODE: &str = "is not an 11-digit 住民票コード (if leading z
 
 /// Reads `requests.csv` (帳票等管理台帳).
 pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
-    let table = Table::read(path, REQUESTS_COLUMNS)?;
-    let mut rows = Vec::with_capacity(table.rows.len());
-    for row in &table.rows {
+    // Streamed straight into the flat register: a city's has millions of rows.
+    // A register row is rarely under 48 bytes (`R2026-0000001,2026-04-01,REQUEST,W01,…`).
+    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut rows = Requests::with_capacity((bytes / 48) as usize);
+    Table::stream(path, REQUESTS_COLUMNS, |table, row| {
         let request_no = table.required(row, 0)?;
         let received_on = table.day(row, 1)?;
-        let kind = RequestKind::parse(table.required(row, 2)?).ok_or_else(|| {
+        // Checked, not kept: no rule asks about the kind of form.
+        RequestKind::parse(table.required(row, 2)?).ok_or_else(|| {
             table.bad(
                 row,
                 2,
@@ -264,20 +267,14 @@ pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
         })?;
         let target_code = match row.cell(4) {
             "" => None,
-            t if is_resident_code(t) => Some(t.to_owned()),
+            t if is_resident_code(t) => Some(t),
             _ => return Err(table.bad(row, 4, RESIDENT_CODE)),
         };
-        rows.push(RequestForm {
-            request_no: request_no.to_owned(),
-            received_on,
-            kind,
-            business_code: Some(row.cell(3))
-                .filter(|b| !b.is_empty())
-                .map(str::to_owned),
-            target_code,
-        });
-    }
-    Ok(Requests::from_rows(rows))
+        rows.push(request_no, received_on, target_code);
+        Ok(())
+    })?;
+    rows.shrink_to_fit();
+    Ok(rows)
 }
 
 /// Reads `watchlist.csv` (支援措置対象者等).

@@ -32,21 +32,24 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// `encoding_rs::SHIFT_JIS` is the WHATWG Shift_JIS decoder, which is the Windows-31J
 /// (CP932) mapping, NEC and IBM extensions included. Bytes that neither encoding accepts
 /// are an error naming the first line that holds them.
-pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<String, LedgerError> {
-    if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+///
+/// Takes the bytes by value so that UTF-8 (the common case) becomes text without a copy:
+/// a request register can be a hundred megabytes.
+pub(crate) fn decode(path: &Path, mut bytes: Vec<u8>) -> Result<String, LedgerError> {
+    if bytes.starts_with(UTF8_BOM) {
         // A BOM is an explicit claim of UTF-8: do not fall back to CP932 behind it.
-        return match std::str::from_utf8(rest) {
-            Ok(s) => Ok(s.to_owned()),
-            Err(e) => Err(LedgerError::Line {
-                path: path.to_owned(),
-                line: line_of(rest, e.valid_up_to()),
-                message: "invalid UTF-8 after a UTF-8 byte-order mark".into(),
-            }),
-        };
+        bytes.drain(..UTF8_BOM.len());
+        return String::from_utf8(bytes).map_err(|e| LedgerError::Line {
+            path: path.to_owned(),
+            line: line_of(e.as_bytes(), e.utf8_error().valid_up_to()),
+            message: "invalid UTF-8 after a UTF-8 byte-order mark".into(),
+        });
     }
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok(s.to_owned());
-    }
+    let bytes = match String::from_utf8(bytes) {
+        Ok(s) => return Ok(s),
+        Err(e) => e.into_bytes(),
+    };
+    let bytes = bytes.as_slice();
     if let Some(s) = SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes) {
         return Ok(s.into_owned());
     }
@@ -84,21 +87,25 @@ pub(crate) fn read_text(path: &Path) -> Result<String, LedgerError> {
         path: path.to_owned(),
         source,
     })?;
-    decode(path, &bytes)
+    decode(path, bytes)
 }
 
-/// One data row: its trimmed cells, exactly as many as the header has columns.
+/// One data row: its cells (trimmed when read), as many as the header has columns.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     /// 1-based line of the row's first character in the file (the header is line 1).
     pub line: u64,
-    cells: Vec<String>,
+    record: csv::StringRecord,
+    columns: usize,
 }
 
 impl Row {
     /// The trimmed cell of 0-based column `col` (empty past the row's end).
     pub fn cell(&self, col: usize) -> &str {
-        self.cells.get(col).map_or("", String::as_str)
+        if col >= self.columns {
+            return "";
+        }
+        self.record.get(col).map_or("", str::trim)
     }
 }
 
@@ -123,32 +130,66 @@ impl Table {
         text: &str,
         columns: &'static [&'static str],
     ) -> Result<Table, LedgerError> {
+        let mut rows = Vec::new();
+        let mut table = Table::scan(path, text, columns, |_, row| {
+            rows.push(row.clone());
+            Ok(())
+        })?;
+        table.rows = rows;
+        Ok(table)
+    }
+
+    /// Reads `path` row by row without keeping the rows: for registers of millions of rows
+    /// (the request register), where a `Vec` of every cell would cost gigabytes. The
+    /// returned table has no rows.
+    pub fn stream(
+        path: &Path,
+        columns: &'static [&'static str],
+        each: impl FnMut(&Table, &Row) -> Result<(), LedgerError>,
+    ) -> Result<Table, LedgerError> {
+        let text = read_text(path)?;
+        Table::scan(path, &text, columns, each)
+    }
+
+    fn scan(
+        path: &Path,
+        text: &str,
+        columns: &'static [&'static str],
+        mut each: impl FnMut(&Table, &Row) -> Result<(), LedgerError>,
+    ) -> Result<Table, LedgerError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(text.as_bytes());
-        let mut table = Table {
+        let table = Table {
             path: path.to_owned(),
             columns,
             rows: Vec::new(),
         };
         let mut header_seen = false;
-        for record in reader.records() {
-            let record = record.map_err(|e| table.csv_error(&e))?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(table.csv_error(&e)),
+            }
             let line = record
                 .position()
                 .map_or(1, |p| record_line(text.as_bytes(), p));
-            let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
-            if cells.iter().all(String::is_empty) {
+            if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
             if !header_seen {
+                let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
                 table.check_header(line, &cells)?;
                 header_seen = true;
                 continue;
             }
-            table.rows.push(table.row(line, cells)?);
+            let row = table.row(line, std::mem::take(&mut record))?;
+            each(&table, &row)?;
+            record = row.record;
         }
         if !header_seen {
             return Err(LedgerError::File {
@@ -185,23 +226,26 @@ impl Table {
         })
     }
 
-    fn row(&self, line: u64, mut cells: Vec<String>) -> Result<Row, LedgerError> {
+    fn row(&self, line: u64, record: csv::StringRecord) -> Result<Row, LedgerError> {
         let n = self.columns.len();
-        if let Some(extra) = cells.iter().skip(n).position(|c| !c.is_empty()) {
+        if let Some(extra) = record.iter().skip(n).position(|c| !c.trim().is_empty()) {
             let col = n + extra;
             return Err(self.error(
                 line,
                 col,
                 format!(
                     "unexpected value `{}` after the last column `{}` ({} columns expected)",
-                    cells[col],
+                    record.get(col).unwrap_or("").trim(),
                     self.columns[n - 1],
                     n
                 ),
             ));
         }
-        cells.truncate(n);
-        Ok(Row { line, cells })
+        Ok(Row {
+            line,
+            record,
+            columns: n,
+        })
     }
 
     fn csv_error(&self, e: &csv::Error) -> LedgerError {
@@ -298,23 +342,23 @@ mod tests {
     #[test]
     fn decodes_utf8_bom_and_cp932() {
         let p = Path::new("x.csv");
-        assert_eq!(decode(p, "川崎".as_bytes()).unwrap(), "川崎");
-        assert_eq!(decode(p, b"\xEF\xBB\xBFa,b").unwrap(), "a,b");
+        assert_eq!(decode(p, "川崎".as_bytes().to_vec()).unwrap(), "川崎");
+        assert_eq!(decode(p, b"\xEF\xBB\xBFa,b".to_vec()).unwrap(), "a,b");
         // 川崎 in CP932 is 90 EC 8D E8.
-        assert_eq!(decode(p, b"\x90\xEC\x8D\xE8").unwrap(), "川崎");
+        assert_eq!(decode(p, b"\x90\xEC\x8D\xE8".to_vec()).unwrap(), "川崎");
         // NEC special character ① (CP932 0x8740) is part of Windows-31J.
-        assert_eq!(decode(p, b"\x87\x40").unwrap(), "①");
+        assert_eq!(decode(p, b"\x87\x40".to_vec()).unwrap(), "①");
     }
 
     #[test]
     fn undecodable_bytes_name_the_line() {
         // 0x85 0x20 is no character in CP932 (0x85 lead byte, invalid trail) nor UTF-8.
-        let err = decode(Path::new("x.csv"), b"a,b\r\nc,d\r\ne,\x85\x20\r\n").unwrap_err();
+        let err = decode(Path::new("x.csv"), b"a,b\r\nc,d\r\ne,\x85\x20\r\n".to_vec()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "x.csv:3: bytes that are neither UTF-8 nor CP932 (Shift_JIS)"
         );
-        let err = decode(Path::new("x.csv"), b"\xEF\xBB\xBFa\n\x90\xEC").unwrap_err();
+        let err = decode(Path::new("x.csv"), b"\xEF\xBB\xBFa\n\x90\xEC".to_vec()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "x.csv:2: invalid UTF-8 after a UTF-8 byte-order mark"

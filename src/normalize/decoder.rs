@@ -96,6 +96,7 @@ pub struct DecoderBuilder {
     first_line: u64,
     file_start: bool,
     batch_rows: usize,
+    row_capacity: Option<usize>,
 }
 
 impl DecoderBuilder {
@@ -108,6 +109,7 @@ impl DecoderBuilder {
             first_line: 0,
             file_start: true,
             batch_rows: 8192,
+            row_capacity: None,
         }
     }
 
@@ -129,6 +131,14 @@ impl DecoderBuilder {
         self
     }
 
+    /// Rows to allocate room for up front (default: the batch size, at most 8192). A
+    /// caller that knows its input's size says so: unused room is memory held by every
+    /// batch until it is dropped.
+    pub fn with_row_capacity(mut self, rows: usize) -> Self {
+        self.row_capacity = Some(rows.max(1));
+        self
+    }
+
     /// Rows per batch.
     pub fn with_batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
@@ -137,7 +147,10 @@ impl DecoderBuilder {
 
     pub fn build(self) -> Decoder {
         Decoder {
-            builder: EventBatchBuilder::new(&self.source, self.batch_rows.min(65_536)),
+            builder: EventBatchBuilder::new(
+                &self.source,
+                self.row_capacity.unwrap_or(self.batch_rows.min(8192)),
+            ),
             format: self.format,
             encoding: self.encoding,
             source: self.source,

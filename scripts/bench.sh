@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Times tenken against DuckDB doing the equivalent work on the same files, in one run.
+#
+#   scripts/bench.sh            # ~1 GiB of UTF-8 CSV from `tenken gen --seed 1`
+#   SCALE=3 scripts/bench.sh    # smaller (SCALE is gen's --scale; 31 gives ~1 GiB)
+#
+# Pairs measured (wall seconds, CPU seconds = user + sys over all threads, MB/s of input,
+# peak RSS):
+#   tenken scan   vs  DuckDB read_csv with explicit columns into a table   (issue: ingest)
+#   tenken scan   vs  DuckDB load + ledger joins, calendar, one rolling window (issue: judge)
+#   tenken ingest vs  DuckDB load + rules + COPY … TO parquet (zstd)         (issue: archive)
+# plus tenken scan on the same data as CP932 and as gzip. These machines are noisy: compare
+# ratios from one run, not numbers across runs. Needs /usr/bin/time and Python 3.11+.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCALE=${SCALE:-31}
+DATA=${DATA:-bench-data/scale-$SCALE}
+OUT=${OUT:-bench-data/results-scale-$SCALE.md}
+GEN=(--days 30 --offices 10 --scale "$SCALE" --seed 1 --formats csv --no-duplicates --quiet)
+
+cargo build --release --quiet
+T=./target/release/tenken
+python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet duckdb
+
+[ -d "$DATA/utf8/logs" ] || "$T" gen --out "$DATA/utf8" "${GEN[@]}" --encodings utf8 --compress none
+[ -d "$DATA/cp932/logs" ] || "$T" gen --out "$DATA/cp932" "${GEN[@]}" --encodings cp932 --compress none
+[ -d "$DATA/gzip/logs" ] || "$T" gen --out "$DATA/gzip" "${GEN[@]}" --encodings utf8 --compress gz
+
+# DuckDB reads UTF-8 only: give it UTF-8 copies of the ledgers (not timed).
+python3 - "$DATA/utf8" <<'PY'
+import pathlib, sys
+root = pathlib.Path(sys.argv[1])
+out = root / "ledgers-utf8"
+out.mkdir(exist_ok=True)
+for f in (root / "ledgers").glob("*.csv"):
+    b = f.read_bytes()
+    try:
+        t = b.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        t = b.decode("cp932")
+    (out / f.name).write_text(t.replace("\r\n", "\n"), encoding="utf-8")
+hol = pathlib.Path("fixtures/syukujitsu-2000-2030.csv").read_bytes().decode("cp932")
+(root.parent / "holidays-utf8.csv").write_text(hol.replace("\r\n", "\n"), encoding="utf-8")
+PY
+
+BYTES=$(du -sb "$DATA/utf8/logs" | cut -f1)
+declare -A WALL CPU RSS
+measure() { # name, command…
+    local name=$1; shift
+    sync
+    /usr/bin/time -f "%e %U %S %M" -o /tmp/tenken-bench-time "$@" > /tmp/tenken-bench-out 2>&1 || {
+        echo "failed: $name"; cat /tmp/tenken-bench-out; exit 1; }
+    read -r wall user sys rss < /tmp/tenken-bench-time
+    WALL[$name]=$wall
+    CPU[$name]=$(python3 -c "print(round($user + $sys, 2))")
+    RSS[$name]=$((rss / 1024))
+    printf '%-28s %7.2f s wall %7.2f s cpu %6d MiB  (%s)\n' "$name" "$wall" "${CPU[$name]}" "${RSS[$name]}" \
+        "$(tail -n 1 /tmp/tenken-bench-out | cut -c1-60)"
+}
+
+rm -rf "$DATA/archive" "$DATA/duckdb-out"
+mkdir -p "$DATA/duckdb-out"
+measure "tenken scan utf8" "$T" scan "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --quiet --findings "$DATA/findings.csv"
+measure "tenken scan cp932" "$T" scan "$DATA/cp932/logs" --ledgers "$DATA/cp932/ledgers" --quiet
+measure "tenken scan gzip" "$T" scan "$DATA/gzip/logs" --ledgers "$DATA/gzip/ledgers" --quiet
+measure "duckdb load" python3 scripts/duckdb_bench.py load "$DATA/utf8"
+measure "duckdb rules" python3 scripts/duckdb_bench.py rules "$DATA/utf8"
+measure "tenken ingest" "$T" ingest "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --archive "$DATA/archive" --quiet
+measure "duckdb ingest" python3 scripts/duckdb_bench.py ingest "$DATA/utf8" "$DATA/duckdb-out"
+
+ratio() { python3 -c "print(f'{$1 / $2:.1f}')"; }
+mbs() { python3 -c "print(f'{$BYTES / 1e6 / $1:.0f}')"; }
+{
+    echo "# tenken vs DuckDB — $(date -u +%F) — $(nproc) cores — input $((BYTES / 1048576)) MiB UTF-8 CSV"
+    echo
+    echo "| run | wall s | CPU s | MB/s (wall) | MB/s per CPU-s | peak RSS MiB |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for n in "tenken scan utf8" "tenken scan cp932" "tenken scan gzip" "duckdb load" "duckdb rules" "tenken ingest" "duckdb ingest"; do
+        echo "| $n | ${WALL[$n]} | ${CPU[$n]} | $(mbs "${WALL[$n]}") | $(mbs "${CPU[$n]}") | ${RSS[$n]} |"
+    done
+    echo
+    echo "CPU ratios (DuckDB ÷ tenken): load vs scan $(ratio "${CPU[duckdb load]}" "${CPU[tenken scan utf8]}")×," \
+        "rules vs scan $(ratio "${CPU[duckdb rules]}" "${CPU[tenken scan utf8]}")×," \
+        "ingest vs ingest $(ratio "${CPU[duckdb ingest]}" "${CPU[tenken ingest]}")×."
+    echo "CP932 and gzip vs UTF-8 (tenken scan CPU): $(ratio "${CPU[tenken scan cp932]}" "${CPU[tenken scan utf8]}")×," \
+        "$(ratio "${CPU[tenken scan gzip]}" "${CPU[tenken scan utf8]}")×."
+} | tee "$OUT"

@@ -31,7 +31,7 @@ use crate::ledger::Ledgers;
 use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
 use crate::output::RejectsWriter;
-use crate::scan::{CommonArgs, read_into_days};
+use crate::scan::{CommonArgs, pick, read_into_days, render_read};
 use crate::time::{Day, format_day};
 
 /// Flags of `tenken ingest`.
@@ -296,110 +296,47 @@ fn render(
     lang: Lang,
     total: Duration,
 ) -> String {
-    use std::fmt::Write;
-    let ja = lang == Lang::Ja;
-    let mut s = String::new();
-    let rejected: u64 = read.rejects_by_reason.values().sum();
     let days = |v: &[Day]| match (v.first(), v.last()) {
         (Some(a), Some(b)) if a != b => format!("{}〜{}", format_day(*a), format_day(*b)),
         (Some(a), _) => format_day(*a),
         _ => "-".into(),
     };
-    let _ = if ja {
-        writeln!(s, "取込結果 (tenken ingest)")
-    } else {
-        writeln!(s, "tenken ingest summary")
-    };
-    let _ = if ja {
-        writeln!(
-            s,
-            "  入力       {} ファイル, {:.1} MB, 不正行 {} 件",
-            read.files,
-            read.disk_bytes as f64 / 1e6,
-            rejected
-        )
-    } else {
-        writeln!(
-            s,
-            "  input      {} files, {:.1} MB, {} rejected lines",
-            read.files,
-            read.disk_bytes as f64 / 1e6,
-            rejected
-        )
-    };
-    let _ = if ja {
-        writeln!(
-            s,
-            "  イベント   新規 {} 件, 取込済み {} 件, 重複 {} 件",
-            night.new_events, night.already_archived, night.duplicates
-        )
-    } else {
-        writeln!(
-            s,
-            "  events     {} new, {} already archived, {} duplicates",
-            night.new_events, night.already_archived, night.duplicates
-        )
-    };
-    let _ = if ja {
-        writeln!(
-            s,
-            "  日次       更新 {} 日 ({}), 判定 {} 日 ({})",
-            night.days_changed.len(),
-            days(&night.days_changed),
-            night.days_judged.len(),
-            days(&night.days_judged)
-        )
-    } else {
-        writeln!(
-            s,
-            "  days       {} updated ({}), {} judged ({})",
-            night.days_changed.len(),
-            days(&night.days_changed),
-            night.days_judged.len(),
-            days(&night.days_judged)
-        )
-    };
+    let (changed, judged) = (days(&night.days_changed), days(&night.days_judged));
+    let (nc, nj) = (night.days_changed.len(), night.days_judged.len());
+    let (new, old, dup) = (night.new_events, night.already_archived, night.duplicates);
     let high = night
         .findings
         .iter()
         .filter(|f| f.severity() == Severity::High)
         .count();
-    let _ = if ja {
-        writeln!(
-            s,
-            "  所見       {} 件 (うち高 {} 件), 保留中の変更 {} 件",
-            night.findings.len(),
-            high,
-            night.pending
-        )
-    } else {
-        writeln!(
-            s,
-            "  findings   {} (high {}), {} changes pending verification",
-            night.findings.len(),
-            high,
-            night.pending
-        )
-    };
-    if !read.input_errors.is_empty() {
-        let _ = if ja {
-            writeln!(
-                s,
-                "  読めない入力 {} 件 (終了コード 2)",
-                read.input_errors.len()
-            )
-        } else {
-            writeln!(
-                s,
-                "  unreadable {} inputs (exit status 2)",
-                read.input_errors.len()
-            )
-        };
-    }
-    let _ = if ja {
-        writeln!(s, "  処理時間   {:.2} 秒", total.as_secs_f64())
-    } else {
-        writeln!(s, "  time       {:.2} s", total.as_secs_f64())
-    };
-    s
+    let (n, p, secs) = (night.findings.len(), night.pending, total.as_secs_f64());
+    let mut s = pick(
+        lang,
+        "取込結果 (tenken ingest)\n".into(),
+        "tenken ingest summary\n".into(),
+    );
+    s += &render_read(read, lang);
+    let lines = [
+        pick(
+            lang,
+            format!("  イベント   新規 {new} 件, 取込済み {old} 件, 重複 {dup} 件"),
+            format!("  events     {new} new, {old} already archived, {dup} duplicates"),
+        ),
+        pick(
+            lang,
+            format!("  日次       更新 {nc} 日 ({changed}), 判定 {nj} 日 ({judged})"),
+            format!("  days       {nc} updated ({changed}), {nj} judged ({judged})"),
+        ),
+        pick(
+            lang,
+            format!("  所見       {n} 件 (うち高 {high} 件), 保留中の変更 {p} 件"),
+            format!("  findings   {n} (high {high}), {p} changes pending verification"),
+        ),
+        pick(
+            lang,
+            format!("  処理時間   {secs:.2} 秒"),
+            format!("  time       {secs:.2} s"),
+        ),
+    ];
+    s + &lines.join("\n") + "\n"
 }

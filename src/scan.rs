@@ -364,6 +364,88 @@ fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
+/// Chooses the Japanese or the English text of a summary line.
+pub fn pick(lang: Lang, ja: String, en: String) -> String {
+    if lang == Lang::Ja { ja } else { en }
+}
+
+/// The lines about the input that `scan` and `ingest` both print: files, rejected lines
+/// by reason with the first few, blank lines, unreadable inputs.
+pub fn render_read(read: &ReadSummary, lang: Lang) -> String {
+    let mut out = Vec::new();
+    out.push(pick(
+        lang,
+        format!(
+            "  入力       {} ファイル, {} (展開後 {}), {} 行",
+            read.files,
+            mb(read.disk_bytes),
+            mb(read.text_bytes),
+            thousands(read.stats.lines)
+        ),
+        format!(
+            "  input      {} files, {} ({} of text), {} lines",
+            read.files,
+            mb(read.disk_bytes),
+            mb(read.text_bytes),
+            thousands(read.stats.lines)
+        ),
+    ));
+    let rejected: u64 = read.rejects_by_reason.values().sum();
+    let by_reason: Vec<String> = read
+        .rejects_by_reason
+        .iter()
+        .map(|(r, n)| format!("{r} {}", thousands(*n)))
+        .collect();
+    let reasons = if by_reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", by_reason.join(", "))
+    };
+    out.push(pick(
+        lang,
+        format!("  不正行     {} 件{reasons}", thousands(rejected)),
+        format!("  rejected   {} lines{reasons}", thousands(rejected)),
+    ));
+    for r in &read.sample_rejects {
+        let raw: String = r.raw.chars().take(60).collect();
+        out.push(format!(
+            "             {}:{}: {}: {raw}",
+            r.file, r.line, r.reason
+        ));
+    }
+    if rejected > read.sample_rejects.len() as u64 {
+        out.push(pick(
+            lang,
+            "             … 全件は --rejects FILE で出力できます".into(),
+            "             … write them all with --rejects FILE".into(),
+        ));
+    }
+    if read.stats.blank > 0 {
+        out.push(pick(
+            lang,
+            format!(
+                "  空行       {} 行 (読み飛ばし)",
+                thousands(read.stats.blank)
+            ),
+            format!("  blank      {} lines skipped", thousands(read.stats.blank)),
+        ));
+    }
+    if !read.input_errors.is_empty() {
+        out.push(pick(
+            lang,
+            format!(
+                "  読めない入力 {} 件 (上のエラーを参照; 終了コード 2)",
+                read.input_errors.len()
+            ),
+            format!(
+                "  unreadable {} inputs (see the errors above; exit status 2)",
+                read.input_errors.len()
+            ),
+        ));
+    }
+    out.join("\n") + "\n"
+}
+
 /// The summary printed after a scan, in the reviewer's language.
 pub fn render_summary(
     read: &ReadSummary,
@@ -372,107 +454,29 @@ pub fn render_summary(
     total: Duration,
     spilled: u64,
 ) -> String {
-    use std::fmt::Write;
-    let ja = lang == Lang::Ja;
-    let mut s = String::new();
     let secs = total.as_secs_f64().max(1e-9);
     let rate = read.disk_bytes as f64 / 1e6 / secs;
-    let rejected: u64 = read.rejects_by_reason.values().sum();
-    let by_reason: Vec<String> = read
-        .rejects_by_reason
-        .iter()
-        .map(|(r, n)| format!("{r} {}", thousands(*n)))
-        .collect();
-    let _ = if ja {
-        writeln!(s, "点検結果 (tenken scan)")
-    } else {
-        writeln!(s, "tenken scan summary")
-    };
-    let _ = if ja {
-        writeln!(
-            s,
-            "  入力       {} ファイル, {} (展開後 {}), {} 行",
-            read.files,
-            mb(read.disk_bytes),
-            mb(read.text_bytes),
-            thousands(read.stats.lines)
-        )
-    } else {
-        writeln!(
-            s,
-            "  input      {} files, {} ({} of text), {} lines",
-            read.files,
-            mb(read.disk_bytes),
-            mb(read.text_bytes),
-            thousands(read.stats.lines)
-        )
-    };
-    let _ = if ja {
-        writeln!(
-            s,
+    let mut s = pick(
+        lang,
+        "点検結果 (tenken scan)\n".into(),
+        "tenken scan summary\n".into(),
+    );
+    s += &render_read(read, lang);
+    let mut out = vec![pick(
+        lang,
+        format!(
             "  イベント   {} 件 ({} 日分), 重複 {} 件は 1 件として扱いました",
             thousands(judge.events),
             judge.days,
             thousands(judge.duplicates)
-        )
-    } else {
-        writeln!(
-            s,
+        ),
+        format!(
             "  events     {} over {} days; {} duplicate event ids kept once",
             thousands(judge.events),
             judge.days,
             thousands(judge.duplicates)
-        )
-    };
-    let _ = if ja {
-        writeln!(
-            s,
-            "  不正行     {} 件{}",
-            thousands(rejected),
-            if by_reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", by_reason.join(", "))
-            }
-        )
-    } else {
-        writeln!(
-            s,
-            "  rejected   {} lines{}",
-            thousands(rejected),
-            if by_reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", by_reason.join(", "))
-            }
-        )
-    };
-    for r in &read.sample_rejects {
-        let raw: String = r.raw.chars().take(60).collect();
-        let _ = writeln!(s, "             {}:{}: {}: {raw}", r.file, r.line, r.reason);
-    }
-    if rejected > read.sample_rejects.len() as u64 {
-        let _ = if ja {
-            writeln!(s, "             … 全件は --rejects FILE で出力できます")
-        } else {
-            writeln!(s, "             … write them all with --rejects FILE")
-        };
-    }
-    if read.stats.blank > 0 {
-        let _ = if ja {
-            writeln!(
-                s,
-                "  空行       {} 行 (読み飛ばし)",
-                thousands(read.stats.blank)
-            )
-        } else {
-            writeln!(
-                s,
-                "  blank      {} lines skipped",
-                thousands(read.stats.blank)
-            )
-        };
-    }
+        ),
+    )];
     let mut per_rule: BTreeMap<RuleId, u64> = BTreeMap::new();
     let mut per_severity: BTreeMap<Severity, u64> = BTreeMap::new();
     for f in &judge.findings {
@@ -480,104 +484,67 @@ pub fn render_summary(
         *per_severity.entry(f.severity()).or_default() += 1;
     }
     let sev = |v: Severity| per_severity.get(&v).copied().unwrap_or(0);
-    let _ = if ja {
-        writeln!(
-            s,
-            "  所見       {} 件 (高 {}, 中 {}, 低 {})",
-            thousands(judge.findings.len() as u64),
-            sev(Severity::High),
-            sev(Severity::Medium),
-            sev(Severity::Low)
-        )
-    } else {
-        writeln!(
-            s,
-            "  findings   {} (high {}, medium {}, low {})",
-            thousands(judge.findings.len() as u64),
-            sev(Severity::High),
-            sev(Severity::Medium),
-            sev(Severity::Low)
-        )
-    };
+    let n = thousands(judge.findings.len() as u64);
+    let (h, m, l) = (
+        sev(Severity::High),
+        sev(Severity::Medium),
+        sev(Severity::Low),
+    );
+    out.push(pick(
+        lang,
+        format!("  所見       {n} 件 (高 {h}, 中 {m}, 低 {l})"),
+        format!("  findings   {n} (high {h}, medium {m}, low {l})"),
+    ));
     for rule in RuleId::ALL {
         if let Some(n) = per_rule.get(&rule) {
-            let severity = if ja {
-                rule.severity().name_ja()
-            } else {
-                rule.severity().as_str()
-            };
-            let _ = writeln!(
-                s,
+            let severity = pick(
+                lang,
+                rule.severity().name_ja().into(),
+                rule.severity().as_str().into(),
+            );
+            out.push(format!(
                 "    {:<24} {:<6} {:>8}  {}",
                 rule.as_str(),
                 severity,
                 thousands(*n),
                 rule.regulation()
-            );
+            ));
         }
     }
     if !judge.pending.is_empty() {
-        let _ = if ja {
-            writeln!(
-                s,
-                "  保留       照合期限前の変更 {} 件 (次回以降に判定)",
-                judge.pending.len()
-            )
-        } else {
-            writeln!(
-                s,
-                "  pending    {} changes not yet due for verification (judged by a later run)",
-                judge.pending.len()
-            )
-        };
+        let p = judge.pending.len();
+        out.push(pick(
+            lang,
+            format!("  保留       照合期限前の変更 {p} 件 (次回以降に判定)"),
+            format!(
+                "  pending    {p} changes not yet due for verification (judged by a later run)"
+            ),
+        ));
     }
-    if !read.input_errors.is_empty() {
-        let _ = if ja {
-            writeln!(
-                s,
-                "  読めない入力 {} 件 (上のエラーを参照; 終了コード 2)",
-                read.input_errors.len()
-            )
+    let (read_s, regroup, rules) = (
+        read.elapsed.as_secs_f64(),
+        judge.assemble.as_secs_f64(),
+        (judge.elapsed.saturating_sub(judge.assemble)).as_secs_f64(),
+    );
+    let spill = |label: &str| {
+        if spilled > 0 {
+            format!(", {label} {}", mb(spilled))
         } else {
-            writeln!(
-                s,
-                "  unreadable {} inputs (see the errors above; exit status 2)",
-                read.input_errors.len()
-            )
-        };
-    }
-    let _ = if ja {
-        writeln!(
-            s,
-            "  処理時間   {:.2} 秒 (読込 {:.2} 秒, 日別整列 {:.2} 秒, 判定 {:.2} 秒), {:.0} MB/s{}",
-            secs,
-            read.elapsed.as_secs_f64(),
-            judge.assemble.as_secs_f64(),
-            (judge.elapsed - judge.assemble).as_secs_f64(),
-            rate,
-            if spilled > 0 {
-                format!(", 一時退避 {}", mb(spilled))
-            } else {
-                String::new()
-            }
-        )
-    } else {
-        writeln!(
-            s,
-            "  time       {:.2} s (read {:.2} s, regroup by day {:.2} s, rules {:.2} s), {:.0} MB/s{}",
-            secs,
-            read.elapsed.as_secs_f64(),
-            judge.assemble.as_secs_f64(),
-            (judge.elapsed - judge.assemble).as_secs_f64(),
-            rate,
-            if spilled > 0 {
-                format!(", spilled {}", mb(spilled))
-            } else {
-                String::new()
-            }
-        )
+            String::new()
+        }
     };
-    s
+    out.push(pick(
+        lang,
+        format!(
+            "  処理時間   {secs:.2} 秒 (読込 {read_s:.2} 秒, 日別整列 {regroup:.2} 秒, 判定 {rules:.2} 秒), {rate:.0} MB/s{}",
+            spill("一時退避")
+        ),
+        format!(
+            "  time       {secs:.2} s (read {read_s:.2} s, regroup by day {regroup:.2} s, rules {rules:.2} s), {rate:.0} MB/s{}",
+            spill("spilled")
+        ),
+    ));
+    s + &out.join("\n") + "\n"
 }
 
 #[cfg(test)]

@@ -334,17 +334,7 @@ impl Archive {
         let Some(loc) = self.index.finest(kind, day, None) else {
             return Ok(None);
         };
-        let mut batches = Vec::new();
-        let schema = self.read_loc(loc, |b| {
-            batches.push(b);
-            Ok(())
-        })?;
-        arrow_select::concat::concat_batches(&schema, &batches)
-            .map(Some)
-            .map_err(|e| ArchiveError::Internal {
-                context: format!("concatenating {}", loc.path),
-                message: e.to_string(),
-            })
+        self.read_whole(loc).map(Some)
     }
 
     /// The rows of `day` held at one level.
@@ -357,17 +347,22 @@ impl Archive {
         let Some(loc) = self.index.at(kind, day, level) else {
             return Ok(None);
         };
+        self.read_whole(loc).map(Some)
+    }
+
+    /// Every row of one day's location, as one batch.
+    fn read_whole(&self, loc: &DayLoc) -> Result<RecordBatch, ArchiveError> {
         let mut batches = Vec::new();
         let schema = self.read_loc(loc, |b| {
             batches.push(b);
             Ok(())
         })?;
-        arrow_select::concat::concat_batches(&schema, &batches)
-            .map(Some)
-            .map_err(|e| ArchiveError::Internal {
+        arrow_select::concat::concat_batches(&schema, &batches).map_err(|e| {
+            ArchiveError::Internal {
                 context: format!("concatenating {}", loc.path),
                 message: e.to_string(),
-            })
+            }
+        })
     }
 
     /// Days that have a rule-engine state file.

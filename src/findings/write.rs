@@ -7,7 +7,7 @@
 //! target, so a crash never leaves half a findings file behind.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -18,30 +18,13 @@ use super::batch::{FILE_COLUMNS, to_file_batch};
 use super::{Finding, FindingsError, Lang, message};
 use crate::time;
 
-/// The format of a findings file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Jsonl,
-    Parquet,
-}
+/// The format of a findings file: the one output-file rule of `cli.md`.
+pub use crate::output::OutputFormat as Format;
 
-impl Format {
-    /// The format a path's extension names (case-insensitive).
-    pub fn from_path(path: &Path) -> Result<Format, FindingsError> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match ext.as_deref() {
-            Some("csv") => Ok(Format::Csv),
-            Some("jsonl") => Ok(Format::Jsonl),
-            Some("parquet") => Ok(Format::Parquet),
-            _ => Err(FindingsError::UnknownExtension {
-                path: path.to_owned(),
-            }),
-        }
-    }
+fn format_of(path: &Path) -> Result<Format, FindingsError> {
+    Format::from_path(path).map_err(|_| FindingsError::UnknownExtension {
+        path: path.to_owned(),
+    })
 }
 
 /// The findings in file order.
@@ -60,26 +43,20 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> FindingsError + '_ {
 
 /// Writes the findings file at `path`, its format chosen by the extension.
 pub fn write(path: &Path, findings: &[Finding], lang: Lang) -> Result<(), FindingsError> {
-    let format = Format::from_path(path)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
+    let format = format_of(path)?;
+    let out_err = |e: crate::output::OutputError| match e {
+        crate::output::OutputError::Io { path, source } => FindingsError::Io { path, source },
+        crate::output::OutputError::UnknownExtension { path } => {
+            FindingsError::UnknownExtension { path }
+        }
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".tenken-findings-")
-        .tempfile_in(&dir)
-        .map_err(io_error(path))?;
+    let file = crate::output::AtomicFile::create(path).map_err(out_err)?;
     {
-        let mut w = BufWriter::new(tmp.as_file());
+        let mut w = BufWriter::new(file.file());
         write_to(&mut w, format, findings, lang).map_err(|e| e.at(path))?;
         w.flush().map_err(io_error(path))?;
     }
-    tmp.as_file().sync_all().map_err(io_error(path))?;
-    tmp.persist(path).map_err(|e| FindingsError::Io {
-        path: path.to_owned(),
-        source: e.error,
-    })?;
-    Ok(())
+    file.commit().map_err(out_err)
 }
 
 /// Writes findings in `format` to any writer.

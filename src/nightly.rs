@@ -13,7 +13,7 @@
 //! So ingesting day by day — late files and repeated files included — archives exactly
 //! the findings of one `scan` over all the days, and the same file twice changes nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -184,6 +184,9 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
 }
 
 /// The archive half of the nightly job, given the night's events in `store`.
+///
+/// Days are handled one at a time in date order — merged, judged, staged, dropped — so
+/// memory holds one day, whatever the night's size.
 pub fn ingest_days(
     archive: &mut Archive,
     ledgers: &Arc<Ledgers>,
@@ -191,32 +194,27 @@ pub fn ingest_days(
     quiet: bool,
 ) -> Result<NightReport, Error> {
     let mut report = NightReport::default();
-    // 1. Merge the night's days into the archived ones.
-    let mut changed: BTreeMap<Day, RecordBatch> = BTreeMap::new();
-    while let Some(day) = store.pop_first()? {
-        report.duplicates += day.duplicates;
-        let archived = archive.read_day(Kind::Events, day.day)?;
-        let before = archived.as_ref().map_or(0, RecordBatch::num_rows) as u64;
-        let (merged, added) = merge_day(archived, &day.batch)?;
-        report.already_archived += day.batch.num_rows() as u64 - added;
-        report.new_events += added;
-        if let Some(m) = merged {
-            debug_assert_eq!(m.num_rows() as u64, before + added);
-            changed.insert(day.day, m);
+
+    // 1. The first day the night changes: days that only repeat archived events change
+    // nothing and start nothing.
+    let first = loop {
+        let Some(day) = store.pop_first()? else {
+            // Nothing new: report what the archive's latest state still has pending.
+            if let Some(&last) = archive.state_days().iter().next_back() {
+                let bytes = archive.state(last)?.unwrap_or_default();
+                let state = State::from_json(&bytes)?;
+                report.pending = Detector::resume(Arc::clone(ledgers), state)?
+                    .pending_changes()
+                    .len();
+            }
+            return Ok(report);
+        };
+        let d = day.day;
+        if let Some(batch) = merge_night_day(&mut report, archive, day)? {
+            break (d, batch);
         }
-    }
-    report.days_changed = changed.keys().copied().collect();
-    let Some(&first_changed) = changed.keys().next() else {
-        // Nothing new: report what the archive's latest state still has pending.
-        if let Some(&last) = archive.state_days().iter().next_back() {
-            let bytes = archive.state(last)?.unwrap_or_default();
-            report.pending = Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?
-                .pending_changes()
-                .len();
-        }
-        return Ok(report);
     };
-    let last_changed = changed.keys().next_back().copied().unwrap_or(first_changed);
+    let first_changed = first.0;
 
     // 2. Where to resume: the latest archived state before the first changed day. Days
     // between that state and the first change (states pruned by retention) are judged
@@ -243,10 +241,12 @@ pub fn ingest_days(
             .copied()
             .map_or(first_changed, |d| d.min(first_changed)),
     };
-    let mut to_judge: BTreeSet<Day> = event_days.range(start_day..).copied().collect();
-    to_judge.extend(changed.keys().copied());
-    let rejudged = to_judge.iter().filter(|d| !changed.contains_key(d)).count();
-    if !quiet && rejudged > 0 {
+    if !quiet
+        && event_days
+            .range(start_day..)
+            .next()
+            .is_some_and(|&d| d <= first_changed)
+    {
         eprintln!(
             "tenken: late events for {}: re-judging from {} as far as the rules reach",
             format_day(first_changed),
@@ -254,10 +254,35 @@ pub fn ingest_days(
         );
     }
 
-    // 3. Judge, write, and stop once the state is what the archive already holds.
+    // 3. Judge day by day, the night's days and the archived ones in date order, and stop
+    // once the night is used up and the state is what the archive already holds.
+    let mut archived_days = event_days.range(start_day..).copied().peekable();
+    let mut next_new: Option<(Day, Option<RecordBatch>)> = Some((first.0, Some(first.1)));
     let mut txn = archive.begin();
-    for day in to_judge {
-        let events = match changed.remove(&day) {
+    loop {
+        if next_new.is_none()
+            && let Some(day) = store.pop_first()?
+        {
+            let d = day.day;
+            next_new = Some((d, merge_night_day(&mut report, txn.archive(), day)?));
+        }
+        let day = match (
+            next_new.as_ref().map(|(d, _)| *d),
+            archived_days.peek().copied(),
+        ) {
+            (None, None) => break,
+            (Some(n), Some(o)) => n.min(o),
+            (Some(n), None) => n,
+            (None, Some(o)) => o,
+        };
+        if archived_days.peek() == Some(&day) {
+            archived_days.next();
+        }
+        let changed = match next_new.take_if(|(d, _)| *d == day) {
+            Some((_, batch)) => batch,
+            None => None,
+        };
+        let events = match changed {
             Some(batch) => {
                 txn.put_day(Kind::Events, day, &batch)?;
                 batch
@@ -275,8 +300,8 @@ pub fn ingest_days(
         let found = detector.judge_day(day, &events)?;
         txn.put_day(Kind::Findings, day, &findings::to_record_batch(&found)?)?;
         let state = detector.state().to_json()?;
-        let settled =
-            day >= last_changed && txn.archive().state(day)?.as_deref() == Some(state.as_slice());
+        let night_done = next_new.is_none() && store.days().is_empty();
+        let settled = night_done && txn.archive().state(day)?.as_deref() == Some(state.as_slice());
         txn.put_state(day, &state)?;
         report.days_judged.push(day);
         report.findings.extend(found);
@@ -288,6 +313,23 @@ pub fn ingest_days(
     txn.commit()?;
     findings::sort(&mut report.findings);
     Ok(report)
+}
+
+/// Merges one of the night's days into the archived day; `None` when it adds nothing.
+fn merge_night_day(
+    report: &mut NightReport,
+    archive: &Archive,
+    day: crate::days::DayEvents,
+) -> Result<Option<RecordBatch>, Error> {
+    report.duplicates += day.duplicates;
+    let archived = archive.read_day(Kind::Events, day.day)?;
+    let (merged, added) = merge_day(archived, &day.batch)?;
+    report.already_archived += day.batch.num_rows() as u64 - added;
+    report.new_events += added;
+    if merged.is_some() {
+        report.days_changed.push(day.day);
+    }
+    Ok(merged)
 }
 
 fn render(

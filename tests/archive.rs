@@ -700,7 +700,13 @@ fn verify_catches_every_kind_of_tampering() {
     let r = tampered(base, "edit-prev", |root| {
         let mut lines = manifest_lines(root);
         let at = lines[1].find("\"prev\":\"").unwrap() + 8;
-        lines[1].replace_range(at..at + 1, "f");
+        // Always a different hex digit: writing `f` over an `f` would change nothing.
+        let other = if &lines[1][at..at + 1] == "f" {
+            "0"
+        } else {
+            "f"
+        };
+        lines[1].replace_range(at..at + 1, other);
         write_lines(root, &lines);
     });
     assert!(
@@ -711,7 +717,13 @@ fn verify_catches_every_kind_of_tampering() {
     let r = tampered(base, "edit-hash", |root| {
         let mut lines = manifest_lines(root);
         let at = lines[1].find("\"hash\":\"").unwrap() + 8;
-        lines[1].replace_range(at..at + 1, "f");
+        // Always a different hex digit: writing `f` over an `f` would change nothing.
+        let other = if &lines[1][at..at + 1] == "f" {
+            "0"
+        } else {
+            "f"
+        };
+        lines[1].replace_range(at..at + 1, other);
         write_lines(root, &lines);
     });
     assert!(has(&r, "manifest.jsonl:2", "the line was edited"));

@@ -428,7 +428,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.mass_output_threshold, 500);
         assert_eq!(r.browse_threshold, 50, "untouched keys keep the defaults");
-        assert_eq!(r.self_verification_lookback_days, 31);
+        assert_eq!(r.self_verification_lookback_days, 2);
         assert!(r.request_exempt_business_codes.contains("Z01"));
         assert!(!r.enabled(RuleId::OffHours));
         assert!(!r.enabled(RuleId::ScreenHardcopy));

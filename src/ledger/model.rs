@@ -648,7 +648,9 @@ pub struct RulesConfig {
     /// tenken's extension of `rules.toml`: how long a change is remembered for
     /// `self-verification` (and a verify for a change logged after it). `rules.md` puts no
     /// limit on how far apart a change and its verify may be, but memory must stay bounded
-    /// by the rule windows, so the horizon is a documented setting.
+    /// by the rule windows, so the horizon is a documented setting. The default, 2 days,
+    /// covers the 24-hour verification window with a margin; every day of horizon costs
+    /// about one day's changes of rule state (a large city: ~20 000 changes, ~2 MB).
     pub self_verification_lookback_days: i64,
 }
 
@@ -665,7 +667,7 @@ impl Default for RulesConfig {
             verify_within_hours: 24,
             request_exempt_business_codes: BTreeSet::new(),
             disabled_rules: BTreeSet::new(),
-            self_verification_lookback_days: 31,
+            self_verification_lookback_days: 2,
         }
     }
 }

@@ -31,7 +31,7 @@ use crate::ledger::Ledgers;
 use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
 use crate::output::RejectsWriter;
-use crate::scan::{CommonArgs, pick, read_into_days, render_read};
+use crate::scan::{CommonArgs, exit_status, pick, read_into_days, render_read};
 use crate::time::{Day, format_day};
 
 /// Flags of `tenken ingest`.
@@ -171,16 +171,7 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
             render(&read, &report, args.common.lang, start.elapsed())
         );
     }
-    let mut exit = Exit::Success;
-    if let Some(level) = args.fail_on
-        && report.findings.iter().any(|f| f.severity() >= level)
-    {
-        exit = Exit::Findings;
-    }
-    if !read.input_errors.is_empty() {
-        exit = Exit::Error;
-    }
-    Ok(exit)
+    Ok(exit_status(&report.findings, args.fail_on, &read))
 }
 
 /// The archive half of the nightly job, given the night's events in `store`.

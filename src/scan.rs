@@ -249,6 +249,18 @@ pub struct JudgeSummary {
     pub assemble: Duration,
 }
 
+/// The exit status of `cli.md`: 2 when an input could not be read (the others were
+/// judged), else 1 when a finding reaches `fail_on`, else 0.
+pub fn exit_status(findings: &[Finding], fail_on: Option<Severity>, read: &ReadSummary) -> Exit {
+    if !read.input_errors.is_empty() {
+        Exit::Error
+    } else if fail_on.is_some_and(|level| findings.iter().any(|f| f.severity() >= level)) {
+        Exit::Findings
+    } else {
+        Exit::Success
+    }
+}
+
 /// Hands every day of `store` to `judge` in ascending order. The next day is brought
 /// back, sorted and deduplicated on another thread while `judge` works on the current
 /// one; `judge` also learns how long the day took to assemble.
@@ -336,16 +348,7 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
             render_summary(&read, &judge, args.common.lang, start.elapsed(), spilled)
         );
     }
-    let mut exit = Exit::Success;
-    if let Some(level) = args.fail_on
-        && judge.findings.iter().any(|f| f.severity() >= level)
-    {
-        exit = Exit::Findings;
-    }
-    if !read.input_errors.is_empty() {
-        exit = Exit::Error;
-    }
-    Ok(exit)
+    Ok(exit_status(&judge.findings, args.fail_on, &read))
 }
 
 fn thousands(n: u64) -> String {

@@ -31,7 +31,7 @@ use crate::ledger::Ledgers;
 use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
 use crate::output::RejectsWriter;
-use crate::scan::{CommonArgs, exit_status, pick, read_into_days, render_read};
+use crate::scan::{CommonArgs, exit_status, pick, read_into_days, render_read, write_outputs};
 use crate::time::{Day, format_day};
 
 /// Flags of `tenken ingest`.
@@ -159,12 +159,12 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
     let report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
-    if let Some(path) = &args.findings {
-        findings::write(path, &report.findings, args.common.lang)?;
-    }
-    if let Some(w) = rejects {
-        w.finish()?;
-    }
+    write_outputs(
+        args.findings.as_deref(),
+        &report.findings,
+        args.common.lang,
+        rejects,
+    )?;
     if !args.common.quiet {
         print!(
             "{}",

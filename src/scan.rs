@@ -249,6 +249,22 @@ pub struct JudgeSummary {
     pub assemble: Duration,
 }
 
+/// Writes the findings file (if asked for) and puts the rejects file in place.
+pub fn write_outputs(
+    findings_path: Option<&std::path::Path>,
+    found: &[Finding],
+    lang: Lang,
+    rejects: Option<RejectsWriter>,
+) -> Result<(), Error> {
+    if let Some(path) = findings_path {
+        findings::write(path, found, lang)?;
+    }
+    if let Some(w) = rejects {
+        w.finish()?;
+    }
+    Ok(())
+}
+
 /// The exit status of `cli.md`: 2 when an input could not be read (the others were
 /// judged), else 1 when a finding reaches `fail_on`, else 0.
 pub fn exit_status(findings: &[Finding], fail_on: Option<Severity>, read: &ReadSummary) -> Exit {
@@ -336,12 +352,12 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     findings::sort(&mut judge.findings);
     judge.elapsed = judge_start.elapsed();
 
-    if let Some(path) = &args.findings {
-        findings::write(path, &judge.findings, args.common.lang)?;
-    }
-    if let Some(w) = rejects {
-        w.finish()?;
-    }
+    write_outputs(
+        args.findings.as_deref(),
+        &judge.findings,
+        args.common.lang,
+        rejects,
+    )?;
     if !args.common.quiet {
         print!(
             "{}",

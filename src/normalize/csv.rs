@@ -13,23 +13,9 @@ use wide::u8x16;
 
 use super::reject::RejectReason;
 
-/// The header of oplog-csv v1, in order.
-pub const HEADER: [&str; FIELDS] = [
-    "event_id",
-    "timestamp",
-    "terminal_id",
-    "operator_id",
-    "auth_method",
-    "operation",
-    "business_code",
-    "target_code",
-    "record_count",
-    "request_no",
-    "approval_no",
-    "ref_event_id",
-    "result",
-    "detail",
-];
+/// The header of oplog-csv v1, in order: the first columns of the event schema, which
+/// are named after it.
+pub const HEADER: &[&str] = super::schema::COLUMN_NAMES.split_at(FIELDS).0;
 
 /// Fields in a line of oplog-csv v1.
 pub const FIELDS: usize = 14;

@@ -5,7 +5,7 @@
 //! time order and an archive snapshot is one day. This stage sits between normalize and
 //! detect: it takes the parsers' batches, maps their per-batch dictionaries onto run-wide
 //! dictionaries (so every day speaks one vocabulary), and files the rows under their
-//! date. Memory stays bounded: past a budget, the largest days go to an anonymous spill
+//! date. Memory stays bounded: past a budget, the latest days go to an anonymous spill
 //! file (Arrow IPC) and come back when their turn comes. A day is then sorted by
 //! (timestamp, event_id, source file, source line) and a repeated `event_id` — a day
 //! exported twice — keeps its first row and is counted.
@@ -123,7 +123,7 @@ pub struct DayEvents {
 /// Tuning of the stage.
 #[derive(Debug, Clone)]
 pub struct DaysOptions {
-    /// Bytes of rows held in memory before the largest days are spilled.
+    /// Bytes of rows held in memory before the latest days are spilled.
     pub memory_budget: usize,
     /// Folder for the spill file (the system temporary folder if `None`).
     pub spill_dir: Option<PathBuf>,
@@ -132,7 +132,7 @@ pub struct DaysOptions {
 impl Default for DaysOptions {
     fn default() -> Self {
         DaysOptions {
-            memory_budget: 128 << 20,
+            memory_budget: 64 << 20,
             spill_dir: None,
         }
     }
@@ -198,7 +198,7 @@ impl DayStore {
             }
         }
         if self.memory_bytes > self.options.memory_budget {
-            self.spill_largest()?;
+            self.spill_latest()?;
         }
         Ok(())
     }
@@ -240,17 +240,24 @@ impl DayStore {
         Ok(RecordBatch::try_new(Arc::clone(&STORED_SCHEMA), columns)?)
     }
 
-    /// Moves the largest in-memory days to the spill file until half the budget is free.
-    fn spill_largest(&mut self) -> Result<(), DaysError> {
-        let mut sizes: Vec<(usize, Day)> = self
+    /// Moves the latest in-memory days to the spill file until half the budget is free.
+    ///
+    /// Latest first because days are handed out earliest first: the days left in memory
+    /// when reading ends are the first to go, so judging starts by freeing memory rather
+    /// than by reading spilled days back on top of a full budget.
+    fn spill_latest(&mut self) -> Result<(), DaysError> {
+        let sizes: Vec<(usize, Day)> = self
             .days
             .iter()
+            .rev()
             .map(|(d, r)| (r.memory_bytes, *d))
             .collect();
-        sizes.sort_unstable_by(|a, b| b.cmp(a));
         for (bytes, day) in sizes {
-            if self.memory_bytes <= self.options.memory_budget / 2 || bytes == 0 {
+            if self.memory_bytes <= self.options.memory_budget / 2 {
                 break;
+            }
+            if bytes == 0 {
+                continue;
             }
             let batches = match self.days.get_mut(&day) {
                 Some(r) => {
@@ -379,7 +386,10 @@ impl DayStore {
                     .map(|(r, &t)| (t, bi as u32, r as u32)),
             );
         }
-        order.sort_unstable_by(|a, b| {
+        // Each batch is mostly a time-ordered run of one file, so the adaptive stable sort
+        // merges runs instead of sorting from scratch; the key is a total order (ids are
+        // unique per (file, line)), so stability changes nothing in the result.
+        order.sort_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
                 let (ca, cb) = (&cols[a.1 as usize], &cols[b.1 as usize]);
                 let (ra, rb) = (a.2 as usize, b.2 as usize);
@@ -508,6 +518,49 @@ mod tests {
         assert_eq!(ids(&days[1].batch), ["E3"]);
         assert_eq!(terminals(&days[1].batch), ["T2"]);
         assert_eq!(crate::time::format_day(days[1].day), "2026-04-02");
+    }
+
+    #[test]
+    fn spills_the_latest_days_first() {
+        // Five days pushed in scrambled order, the earlier ones larger (6 − d rows), with a
+        // budget that holds about two of them: whenever the budget is passed the latest
+        // days go to disk, not the largest, so what stays in memory is always a run of
+        // the earliest days.
+        let day = |d: u32| {
+            let t = format!("2026-04-0{d}T09:00:00+09:00");
+            let items: Vec<(&'static str, &str, &'static str)> = (0..6 - d)
+                .map(|i| {
+                    let id: &'static str = Box::leak(format!("E{d}-{i}").into_boxed_str());
+                    (id, t.as_str(), "T1")
+                })
+                .collect();
+            rows(&format!("f{d}.csv"), &items)
+        };
+        let one = DayStore::new(DaysOptions::default())
+            .intern_batch(&day(3))
+            .unwrap()
+            .get_array_memory_size();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = DayStore::new(DaysOptions {
+            memory_budget: 2 * one + one / 2,
+            spill_dir: Some(dir.path().to_path_buf()),
+        });
+        for d in [3, 1, 5, 2, 4] {
+            store.push(&day(d)).unwrap();
+        }
+        assert!(store.spilled_bytes > 0);
+        let in_memory: Vec<bool> = store.days.values().map(|r| !r.memory.is_empty()).collect();
+        let first_spilled = in_memory.iter().position(|m| !m).unwrap();
+        assert!(
+            in_memory[first_spilled..].iter().all(|m| !m),
+            "{in_memory:?}"
+        );
+        assert!(first_spilled >= 1, "{in_memory:?}");
+        let sizes: Vec<usize> = drain(&mut store)
+            .iter()
+            .map(|d| d.batch.num_rows())
+            .collect();
+        assert_eq!(sizes, [5, 4, 3, 2, 1]);
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub struct CommonArgs {
     #[arg(long)]
     pub no_mmap: bool,
     /// Memory for events waiting to be judged, in MiB; beyond it days spill to a temporary file.
-    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub memory: usize,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
@@ -284,7 +284,7 @@ pub fn for_each_day(
     mut store: DayStore,
     mut judge: impl FnMut(crate::days::DayEvents, Duration) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
+    let (tx, rx) = crossbeam_channel::bounded(0);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             loop {

@@ -25,6 +25,7 @@ use arrow_array::types::{Int32Type, TimestampMillisecondType, UInt64Type};
 use arrow_array::{
     Array, ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArray, UInt32Array,
 };
+use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
 use crate::normalize::schema::{col, event_schema};
@@ -291,12 +292,6 @@ impl DayStore {
             dir: dir.clone(),
             source,
         };
-        let mut bytes = Vec::with_capacity(batch.get_array_memory_size());
-        {
-            let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut bytes, &STORED_SCHEMA)?;
-            w.write(batch)?;
-            w.finish()?;
-        }
         if self.spill.is_none() {
             self.spill = Some(tempfile::tempfile_in(&dir).map_err(err)?);
         }
@@ -304,12 +299,23 @@ impl DayStore {
             .spill
             .as_mut()
             .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
-        file.seek(SeekFrom::End(0)).map_err(err)?;
-        file.write_all(&bytes).map_err(err)?;
         let at = self.spill_len;
-        self.spill_len += bytes.len() as u64;
-        self.spilled_bytes += bytes.len() as u64;
-        Ok((at, bytes.len() as u64))
+        file.seek(SeekFrom::Start(at)).map_err(err)?;
+        // Straight into the file through a buffer: encoding the segment into a Vec first
+        // would copy every spilled byte once more.
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+        {
+            let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &STORED_SCHEMA)?;
+            w.write(batch)?;
+            w.finish()?;
+        }
+        out.flush().map_err(err)?;
+        drop(out);
+        let end = file.stream_position().map_err(err)?;
+        let len = end - at;
+        self.spill_len = end;
+        self.spilled_bytes += len;
+        Ok((at, len))
     }
 
     fn read_segment(&mut self, at: u64, len: u64) -> Result<Vec<RecordBatch>, DaysError> {
@@ -325,8 +331,18 @@ impl DayStore {
         file.seek(SeekFrom::Start(at)).map_err(err)?;
         let mut bytes = vec![0u8; len as usize];
         file.read_exact(&mut bytes).map_err(err)?;
-        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
-        Ok(reader.collect::<Result<Vec<_>, _>>()?)
+        // The decoded columns point into `bytes` instead of being copied out of it (the
+        // writer pads every buffer to 8 bytes; a misaligned one would be copied).
+        let mut buffer = Buffer::from_vec(bytes);
+        let mut decoder = arrow_ipc::reader::StreamDecoder::new();
+        let mut batches = Vec::new();
+        while !buffer.is_empty() {
+            if let Some(batch) = decoder.decode(&mut buffer)? {
+                batches.push(batch);
+            }
+        }
+        decoder.finish()?;
+        Ok(batches)
     }
 
     /// Removes and returns the earliest day, sorted and without duplicate ids.

@@ -5,6 +5,7 @@
 //! detect stage never re-interprets a ledger cell.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 
 use crate::model::RuleId;
 use crate::time::{self, Day};
@@ -488,52 +489,143 @@ impl ShortKey {
     }
 }
 
-/// The request-form register, flat: every row's `(received_on, target_code)` in one
-/// vector in register order, rows of one number chained, and a map from number to its
-/// first and last row. A city's register has millions of rows; this holds each in about
-/// 80 bytes and is built in one pass. The `kind` and `business_code` columns are checked
-/// when the file is read but not kept: no rule asks about them.
+/// The request-form register, compact: a register of millions of rows must not cost more
+/// memory than the scan it serves.
+///
+/// * Each row is 16 bytes, in register order: `received_on`, its target code packed into
+///   a `u64`, and the row before it with the same number.
+/// * Each distinct number is one slot of a hash table: where its bytes start in one
+///   shared arena, and its last row. The bytes are not in the slot because numbers vary
+///   in length; the arena keeps them back to back, each after its length.
+///
+/// Rows of one number are chained from the last to the first, so building needs no
+/// second pointer per number; `check` walks that chain backwards and keeps the reason of
+/// the earliest row, which is the register order `rules.md` asks for. The `kind` and
+/// `business_code` columns are checked when the file is read but not kept: no rule asks
+/// about them.
 #[derive(Debug, Clone, Default)]
 pub struct Requests {
-    by_no: hashbrown::HashMap<ShortKey, (u32, u32)>,
-    /// `(received_on, target_code, next row of the same number or u32::MAX)`.
-    forms: Vec<(Day, Option<ShortKey>, u32)>,
+    /// `(arena offset of the number, last row of the number)`, hashed on the number.
+    by_no: hashbrown::HashTable<(u32, u32)>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// Every distinct number, each as its length (LEB128) then its bytes.
+    arena: Vec<u8>,
+    rows: Vec<FormRow>,
+    /// Target codes that are not 11 digits: only registers built in code hold them (the
+    /// file reader rejects such codes), so they stay out of the packed rows.
+    odd_targets: Vec<Box<str>>,
 }
 
-const NO_NEXT: u32 = u32::MAX;
+/// One register row, as `check` needs it.
+#[derive(Debug, Clone, Copy)]
+struct FormRow {
+    /// [`NO_TARGET`], an 11-digit code as its value, or [`ODD_TARGET`] | an index into
+    /// `odd_targets`.
+    target: u64,
+    received_on: Day,
+    /// The previous row of the same number, or [`NO_ROW`].
+    prev: u32,
+}
+
+const NO_ROW: u32 = u32::MAX;
+const NO_TARGET: u64 = u64::MAX;
+const ODD_TARGET: u64 = 1 << 63;
+
+/// An 11-digit resident code as its value: with the length fixed, the value is the text.
+#[inline]
+fn packed_code(s: &[u8]) -> Option<u64> {
+    if s.len() != 11 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |v, &b| {
+        b.is_ascii_digit().then(|| v * 10 + u64::from(b - b'0'))
+    })
+}
 
 impl Requests {
     /// An empty register with room for about `rows` rows (growing a table of millions of
     /// rows by doubling costs more time and memory than the rows themselves).
     pub fn with_capacity(rows: usize) -> Requests {
         Requests {
-            by_no: hashbrown::HashMap::with_capacity(rows),
-            forms: Vec::with_capacity(rows),
+            by_no: hashbrown::HashTable::with_capacity(rows),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            arena: Vec::with_capacity(rows.saturating_mul(24)),
+            rows: Vec::with_capacity(rows),
+            odd_targets: Vec::new(),
         }
+    }
+
+    /// The number stored at `at` of the arena.
+    #[inline]
+    fn number_at(arena: &[u8], at: u32) -> &[u8] {
+        let mut len = 0usize;
+        let mut shift = 0;
+        let mut i = at as usize;
+        while let Some(&b) = arena.get(i) {
+            i += 1;
+            len |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        arena.get(i..i + len).unwrap_or_default()
     }
 
     /// Appends one row (rows are kept in the order given: register order).
     pub fn push(&mut self, request_no: &str, received_on: Day, target_code: Option<&str>) {
-        let at = self.forms.len() as u32;
-        self.forms
-            .push((received_on, target_code.map(ShortKey::new), NO_NEXT));
-        match self.by_no.get_mut(&ShortKey::new(request_no)) {
-            Some((_, last)) => {
-                let prev = std::mem::replace(last, at);
-                if let Some(f) = self.forms.get_mut(prev as usize) {
-                    f.2 = at;
+        let at = self.rows.len() as u32;
+        let target = match target_code {
+            None => NO_TARGET,
+            Some(t) => packed_code(t.as_bytes()).unwrap_or_else(|| {
+                self.odd_targets.push(t.into());
+                ODD_TARGET | (self.odd_targets.len() - 1) as u64
+            }),
+        };
+        let no = request_no.as_bytes();
+        let hash = self.hasher.hash_one(no);
+        let arena = &mut self.arena;
+        let hasher = &self.hasher;
+        let entry = self.by_no.entry(
+            hash,
+            |&(k, _)| Self::number_at(arena, k) == no,
+            |&(k, _)| hasher.hash_one(Self::number_at(arena, k)),
+        );
+        let prev = match entry {
+            hashbrown::hash_table::Entry::Occupied(mut e) => {
+                std::mem::replace(&mut e.get_mut().1, at)
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let k = arena.len() as u32;
+                let mut len = no.len();
+                loop {
+                    let low = (len & 0x7f) as u8;
+                    len >>= 7;
+                    if len == 0 {
+                        arena.push(low);
+                        break;
+                    }
+                    arena.push(low | 0x80);
                 }
+                arena.extend_from_slice(no);
+                e.insert((k, at));
+                NO_ROW
             }
-            None => {
-                self.by_no.insert(ShortKey::new(request_no), (at, at));
-            }
-        }
+        };
+        self.rows.push(FormRow {
+            target,
+            received_on,
+            prev,
+        });
     }
 
     /// Returns spare capacity once every row is in.
     pub fn shrink_to_fit(&mut self) {
-        self.forms.shrink_to_fit();
-        self.by_no.shrink_to_fit();
+        self.rows.shrink_to_fit();
+        self.arena.shrink_to_fit();
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.by_no
+            .shrink_to_fit(|&(k, _)| hasher.hash_one(Self::number_at(arena, k)));
     }
 
     pub fn from_rows(rows: impl IntoIterator<Item = RequestForm>) -> Requests {
@@ -542,6 +634,18 @@ impl Requests {
             out.push(&r.request_no, r.received_on, r.target_code.as_deref());
         }
         out
+    }
+
+    /// Whether a row's target code differs from `target`, given as [`packed_code`] would.
+    #[inline]
+    fn other_resident(&self, reg: u64, target: &str, packed: Option<u64>) -> bool {
+        if reg & ODD_TARGET == 0 {
+            // `reg` is 11 digits: only an equal 11-digit text matches it.
+            return packed != Some(reg);
+        }
+        self.odd_targets
+            .get((reg & !ODD_TARGET) as usize)
+            .is_none_or(|s| **s != *target)
     }
 
     /// Checks an access naming `request_no` that touched `target` on `day`
@@ -555,38 +659,45 @@ impl Requests {
         target: Option<&str>,
         day: Day,
     ) -> Result<(), RequestMismatch> {
-        let Some(&(head, _)) = self.by_no.get(&ShortKey::new(request_no)) else {
+        let no = request_no.as_bytes();
+        let Some(&(_, last)) = self.by_no.find(self.hasher.hash_one(no), |&(k, _)| {
+            Self::number_at(&self.arena, k) == no
+        }) else {
             return Err(RequestMismatch::NotInRegister);
         };
-        let target = target.map(str::as_bytes);
-        let mut first = None;
-        let mut next = head;
-        while let Some((received_on, reg, after)) = self.forms.get(next as usize) {
-            next = *after;
-            let why = match (reg, target) {
-                (Some(reg), Some(t)) if reg.as_bytes() != t => Some(RequestMismatch::OtherResident),
-                _ if *received_on > day => Some(RequestMismatch::ReceivedLater {
-                    received_on: *received_on,
+        let packed = target.and_then(|t| packed_code(t.as_bytes()));
+        // The chain runs from the last row to the first: the reason kept is the one of
+        // the earliest row, overwritten as the walk goes back.
+        let mut earliest = None;
+        let mut at = last;
+        while let Some(row) = self.rows.get(at as usize) {
+            at = row.prev;
+            let why = match target {
+                Some(t)
+                    if row.target != NO_TARGET && self.other_resident(row.target, t, packed) =>
+                {
+                    Some(RequestMismatch::OtherResident)
+                }
+                _ if row.received_on > day => Some(RequestMismatch::ReceivedLater {
+                    received_on: row.received_on,
                 }),
                 _ => None,
             };
             match why {
                 None => return Ok(()),
-                Some(w) => {
-                    first.get_or_insert(w);
-                }
+                Some(w) => earliest = Some(w),
             }
         }
-        Err(first.unwrap_or(RequestMismatch::NotInRegister))
+        Err(earliest.unwrap_or(RequestMismatch::NotInRegister))
     }
 
     /// Rows in the register.
     pub fn len(&self) -> usize {
-        self.forms.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.forms.is_empty()
+        self.rows.is_empty()
     }
 }
 
@@ -784,13 +895,15 @@ mod tests {
         fn flat_register_answers_as_the_rows(
             rows in proptest::collection::vec((0..6u8, 0..4i32, proptest::option::of(0..3u8)), 0..12),
             long in proptest::prelude::any::<bool>(),
+            odd in proptest::prelude::any::<bool>(),
             no in 0..7u8,
             target in proptest::option::of(0..3u8),
             day in 0..5i32,
         ) {
             // Long numbers exercise the heap keys.
             let name = |n: u8| if long { format!("REQ-{n}-{}", "x".repeat(30)) } else { format!("R{n}") };
-            let code = |t: u8| format!("1000000000{t}");
+            // Codes that are not 11 digits exercise the unpacked targets.
+            let code = |t: u8| if odd && t == 2 { format!("C{t}") } else { format!("0000000000{t}") };
             let forms: Vec<RequestForm> = rows
                 .iter()
                 .map(|&(n, d, t)| RequestForm {

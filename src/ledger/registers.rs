@@ -259,7 +259,7 @@ pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
     let capacity = (bytes / 48) as usize;
     let mut rows = Requests::with_capacity(capacity);
     // Consecutive rows are mostly received on one day: parse each date text once.
-    let mut last_day: Option<(String, Day)> = None;
+    let (mut last_text, mut last_day) = (String::new(), None);
     let plain = stream_plain(path, REQUESTS_COLUMNS, |cells| {
         let [request_no, received_on, kind, _, target_code] = cells else {
             return false;
@@ -267,13 +267,15 @@ pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
         if request_no.is_empty() || RequestKind::parse(kind).is_none() {
             return false;
         }
-        let day = match &last_day {
-            Some((text, day)) if text == received_on => *day,
+        let day = match last_day {
+            Some(day) if last_text == *received_on => day,
             _ => {
                 let Some(day) = time::parse_day(received_on) else {
                     return false;
                 };
-                last_day = Some(((*received_on).to_owned(), day));
+                last_text.clear();
+                last_text.push_str(received_on);
+                last_day = Some(day);
                 day
             }
         };

@@ -5,6 +5,7 @@
 //! detect stage never re-interprets a ledger cell.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 
 use crate::model::RuleId;
 use crate::time::{self, Day};
@@ -488,52 +489,260 @@ impl ShortKey {
     }
 }
 
-/// The request-form register, flat: every row's `(received_on, target_code)` in one
-/// vector in register order, rows of one number chained, and a map from number to its
-/// first and last row. A city's register has millions of rows; this holds each in about
-/// 80 bytes and is built in one pass. The `kind` and `business_code` columns are checked
-/// when the file is read but not kept: no rule asks about them.
+/// The request-form register, compact: a city's register has millions of rows and must
+/// not cost more memory than the scan it serves.
+///
+/// Each distinct number is one 24-byte [`NumberRow`] holding the number and its first row,
+/// found through a hash table of 4-byte indexes; further rows of a number (a form about
+/// several residents) are chained in `more`. A number is packed into a `u64` when it is
+/// text ending in at most 11 digits (`REQ-KW01-260401-00001`): the text before the digits
+/// is kept once in `prefixes`, the digits as their count and value. Other numbers go to
+/// an arena as bytes. Target codes, 11 digits, are packed as their value.
+///
+/// The `kind` and `business_code` columns are checked when the file is read but not
+/// kept: no rule asks about them.
 #[derive(Debug, Clone, Default)]
 pub struct Requests {
-    by_no: hashbrown::HashMap<ShortKey, (u32, u32)>,
-    /// `(received_on, target_code, next row of the same number or u32::MAX)`.
-    forms: Vec<(Day, Option<ShortKey>, u32)>,
+    /// Indexes into `numbers`, hashed on the packed number.
+    by_no: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// Distinct numbers, in the order of their first row.
+    numbers: Vec<NumberRow>,
+    /// Rows after the first of their number; their order is not kept (see `check`).
+    more: Vec<FormRow>,
+    /// The text before the trailing digits of packed numbers, by id.
+    prefixes: hashbrown::HashMap<Box<[u8]>, u32>,
+    /// Numbers that do not pack, each as its length (LEB128) then its bytes.
+    arena: Vec<u8>,
+    /// Target codes that are not 11 digits: only registers built in code hold them (the
+    /// file reader rejects such codes).
+    odd_targets: Vec<Box<str>>,
 }
 
-const NO_NEXT: u32 = u32::MAX;
+/// A distinct number and the first row that names it.
+#[derive(Debug, Clone, Copy)]
+struct NumberRow {
+    /// A packed number, or [`UNPACKED`] | its offset in the arena.
+    key: u64,
+    first: FormRow,
+}
+
+/// One register row, as `check` needs it.
+#[derive(Debug, Clone, Copy)]
+struct FormRow {
+    /// [`NO_TARGET`], an 11-digit code as its value, or [`ODD_TARGET`] | an index into
+    /// `odd_targets`.
+    target: u64,
+    received_on: Day,
+    /// The next row of the same number in `more`, or [`NO_ROW`].
+    next: u32,
+}
+
+const NO_ROW: u32 = u32::MAX;
+const NO_TARGET: u64 = u64::MAX;
+const ODD_TARGET: u64 = 1 << 63;
+const UNPACKED: u64 = 1 << 63;
+/// A packed number: prefix id (20 bits), digit count (4 bits), digits' value (37 bits).
+const PREFIX_IDS: usize = 1 << 20;
+const MAX_DIGITS: usize = 11;
+
+/// An 11-digit text as its value: with the length fixed, the value is the text.
+#[inline]
+fn eleven_digits(s: &[u8]) -> Option<u64> {
+    if s.len() != 11 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |v, &b| {
+        b.is_ascii_digit().then(|| v * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// A number split into the text before its trailing digits, and those digits packed as
+/// count and value; `None` when there are more than [`MAX_DIGITS`] of them.
+#[inline]
+fn split_number(no: &[u8]) -> Option<(&[u8], u64)> {
+    let digits = no.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    if digits > MAX_DIGITS {
+        return None;
+    }
+    let (prefix, tail) = no.split_at(no.len() - digits);
+    let value = tail.iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+    Some((prefix, ((digits as u64) << 37) | value))
+}
+
+/// The number stored at `at` of the arena.
+#[inline]
+fn arena_number(arena: &[u8], at: u64) -> &[u8] {
+    let mut len = 0usize;
+    let mut shift = 0;
+    let mut i = at as usize;
+    while let Some(&b) = arena.get(i) {
+        i += 1;
+        len |= usize::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    arena.get(i..i + len).unwrap_or_default()
+}
+
+/// A number as a lookup sees it.
+enum Number<'a> {
+    Packed(u64),
+    Bytes(&'a [u8]),
+}
 
 impl Requests {
     /// An empty register with room for about `rows` rows (growing a table of millions of
     /// rows by doubling costs more time and memory than the rows themselves).
     pub fn with_capacity(rows: usize) -> Requests {
         Requests {
-            by_no: hashbrown::HashMap::with_capacity(rows),
-            forms: Vec::with_capacity(rows),
+            by_no: hashbrown::HashTable::with_capacity(rows),
+            numbers: Vec::with_capacity(rows),
+            ..Requests::default()
         }
+    }
+
+    /// How `no` is stored, if it is stored at all: a number whose prefix is not known is
+    /// in the arena (or nowhere).
+    #[inline]
+    fn number<'a>(&self, no: &'a [u8]) -> Number<'a> {
+        match split_number(no) {
+            Some((prefix, digits)) => match self.prefixes.get(prefix) {
+                Some(&id) => Number::Packed((u64::from(id) << 41) | digits),
+                None => Number::Bytes(no),
+            },
+            None => Number::Bytes(no),
+        }
+    }
+
+    #[inline]
+    fn hash_of(hasher: &hashbrown::DefaultHashBuilder, arena: &[u8], key: u64) -> u64 {
+        if key & UNPACKED == 0 {
+            hasher.hash_one(key)
+        } else {
+            hasher.hash_one(arena_number(arena, key & !UNPACKED))
+        }
+    }
+
+    /// `no` packed, its prefix given an id if it has none yet and ids are left.
+    fn pack_new(&mut self, no: &[u8]) -> Option<u64> {
+        let (prefix, digits) = split_number(no)?;
+        let id = match self.prefixes.get(prefix) {
+            Some(&id) => id,
+            None if self.prefixes.len() < PREFIX_IDS => {
+                let id = self.prefixes.len() as u32;
+                self.prefixes.insert(prefix.into(), id);
+                id
+            }
+            None => return None,
+        };
+        Some((u64::from(id) << 41) | digits)
+    }
+
+    /// Whether the stored `key` is `number`.
+    #[inline]
+    fn is_number(arena: &[u8], key: u64, number: &Number) -> bool {
+        match *number {
+            Number::Packed(k) => key == k,
+            Number::Bytes(b) => key & UNPACKED != 0 && arena_number(arena, key & !UNPACKED) == b,
+        }
+    }
+
+    /// The index in `numbers` of `no`.
+    #[inline]
+    fn find(&self, no: &[u8]) -> Option<usize> {
+        let number = self.number(no);
+        let hash = match number {
+            Number::Packed(key) => self.hasher.hash_one(key),
+            Number::Bytes(b) => self.hasher.hash_one(b),
+        };
+        let numbers = &self.numbers;
+        self.by_no
+            .find(hash, |&i| {
+                numbers
+                    .get(i as usize)
+                    .is_some_and(|n| Self::is_number(&self.arena, n.key, &number))
+            })
+            .map(|&i| i as usize)
     }
 
     /// Appends one row (rows are kept in the order given: register order).
     pub fn push(&mut self, request_no: &str, received_on: Day, target_code: Option<&str>) {
-        let at = self.forms.len() as u32;
-        self.forms
-            .push((received_on, target_code.map(ShortKey::new), NO_NEXT));
-        match self.by_no.get_mut(&ShortKey::new(request_no)) {
-            Some((_, last)) => {
-                let prev = std::mem::replace(last, at);
-                if let Some(f) = self.forms.get_mut(prev as usize) {
-                    f.2 = at;
+        let target = match target_code {
+            None => NO_TARGET,
+            Some(t) => eleven_digits(t.as_bytes()).unwrap_or_else(|| {
+                self.odd_targets.push(t.into());
+                ODD_TARGET | (self.odd_targets.len() - 1) as u64
+            }),
+        };
+        let no = request_no.as_bytes();
+        let row = FormRow {
+            target,
+            received_on,
+            next: NO_ROW,
+        };
+        let number = match self.pack_new(no) {
+            Some(key) => Number::Packed(key),
+            None => Number::Bytes(no),
+        };
+        let hash = match number {
+            Number::Packed(key) => self.hasher.hash_one(key),
+            Number::Bytes(b) => self.hasher.hash_one(b),
+        };
+        let (hasher, arena, numbers) = (&self.hasher, &self.arena, &self.numbers);
+        let key_at = |i: &u32| numbers.get(*i as usize).map_or(0, |n| n.key);
+        let entry = self.by_no.entry(
+            hash,
+            |i| Self::is_number(arena, key_at(i), &number),
+            |i| Self::hash_of(hasher, arena, key_at(i)),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                if let Some(n) = self.numbers.get_mut(*e.get() as usize) {
+                    self.more.push(FormRow {
+                        next: n.first.next,
+                        ..row
+                    });
+                    n.first.next = (self.more.len() - 1) as u32;
                 }
             }
-            None => {
-                self.by_no.insert(ShortKey::new(request_no), (at, at));
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let key = match number {
+                    Number::Packed(key) => key,
+                    Number::Bytes(b) => {
+                        let at = self.arena.len() as u64;
+                        let mut len = b.len();
+                        loop {
+                            let low = (len & 0x7f) as u8;
+                            len >>= 7;
+                            if len == 0 {
+                                self.arena.push(low);
+                                break;
+                            }
+                            self.arena.push(low | 0x80);
+                        }
+                        self.arena.extend_from_slice(b);
+                        UNPACKED | at
+                    }
+                };
+                e.insert(self.numbers.len() as u32);
+                self.numbers.push(NumberRow { key, first: row });
             }
         }
     }
 
     /// Returns spare capacity once every row is in.
     pub fn shrink_to_fit(&mut self) {
-        self.forms.shrink_to_fit();
-        self.by_no.shrink_to_fit();
+        self.numbers.shrink_to_fit();
+        self.more.shrink_to_fit();
+        self.arena.shrink_to_fit();
+        let (hasher, arena, numbers) = (&self.hasher, &self.arena, &self.numbers);
+        self.by_no.shrink_to_fit(|&i| {
+            let k = numbers.get(i as usize).map_or(0, |n| n.key);
+            Self::hash_of(hasher, arena, k)
+        });
     }
 
     pub fn from_rows(rows: impl IntoIterator<Item = RequestForm>) -> Requests {
@@ -544,10 +753,42 @@ impl Requests {
         out
     }
 
+    /// Why `row` does not explain an access to `target` (given packed, if it is 11
+    /// digits) on `day`; `None` if it does.
+    #[inline]
+    fn mismatch(
+        &self,
+        row: &FormRow,
+        target: Option<&str>,
+        packed: Option<u64>,
+        day: Day,
+    ) -> Option<RequestMismatch> {
+        let other = match target {
+            Some(_) if row.target == NO_TARGET => false,
+            Some(t) if row.target & ODD_TARGET != 0 => self
+                .odd_targets
+                .get((row.target & !ODD_TARGET) as usize)
+                .is_none_or(|s| **s != *t),
+            // An 11-digit row matches only an equal 11-digit text.
+            Some(_) => packed != Some(row.target),
+            None => false,
+        };
+        if other {
+            Some(RequestMismatch::OtherResident)
+        } else if row.received_on > day {
+            Some(RequestMismatch::ReceivedLater {
+                received_on: row.received_on,
+            })
+        } else {
+            None
+        }
+    }
+
     /// Checks an access naming `request_no` that touched `target` on `day`
     /// (`unmatched-request`). When a number has several rows (a form about several
     /// residents), the access is explained if any row explains it; otherwise the reason
-    /// of the first row in register order is reported.
+    /// of the first row in register order is reported. That first row is kept apart, so
+    /// the order of the others does not matter.
     #[inline]
     pub fn check(
         &self,
@@ -555,38 +796,34 @@ impl Requests {
         target: Option<&str>,
         day: Day,
     ) -> Result<(), RequestMismatch> {
-        let Some(&(head, _)) = self.by_no.get(&ShortKey::new(request_no)) else {
+        let Some(first) = self
+            .find(request_no.as_bytes())
+            .and_then(|i| self.numbers.get(i))
+            .map(|n| n.first)
+        else {
             return Err(RequestMismatch::NotInRegister);
         };
-        let target = target.map(str::as_bytes);
-        let mut first = None;
-        let mut next = head;
-        while let Some((received_on, reg, after)) = self.forms.get(next as usize) {
-            next = *after;
-            let why = match (reg, target) {
-                (Some(reg), Some(t)) if reg.as_bytes() != t => Some(RequestMismatch::OtherResident),
-                _ if *received_on > day => Some(RequestMismatch::ReceivedLater {
-                    received_on: *received_on,
-                }),
-                _ => None,
-            };
-            match why {
-                None => return Ok(()),
-                Some(w) => {
-                    first.get_or_insert(w);
-                }
+        let packed = target.and_then(|t| eleven_digits(t.as_bytes()));
+        let Some(why) = self.mismatch(&first, target, packed, day) else {
+            return Ok(());
+        };
+        let mut next = first.next;
+        while let Some(row) = self.more.get(next as usize) {
+            if self.mismatch(row, target, packed, day).is_none() {
+                return Ok(());
             }
+            next = row.next;
         }
-        Err(first.unwrap_or(RequestMismatch::NotInRegister))
+        Err(why)
     }
 
     /// Rows in the register.
     pub fn len(&self) -> usize {
-        self.forms.len()
+        self.numbers.len() + self.more.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.forms.is_empty()
+        self.numbers.is_empty()
     }
 }
 
@@ -784,13 +1021,15 @@ mod tests {
         fn flat_register_answers_as_the_rows(
             rows in proptest::collection::vec((0..6u8, 0..4i32, proptest::option::of(0..3u8)), 0..12),
             long in proptest::prelude::any::<bool>(),
+            odd in proptest::prelude::any::<bool>(),
             no in 0..7u8,
             target in proptest::option::of(0..3u8),
             day in 0..5i32,
         ) {
             // Long numbers exercise the heap keys.
             let name = |n: u8| if long { format!("REQ-{n}-{}", "x".repeat(30)) } else { format!("R{n}") };
-            let code = |t: u8| format!("1000000000{t}");
+            // Codes that are not 11 digits exercise the unpacked targets.
+            let code = |t: u8| if odd && t == 2 { format!("C{t}") } else { format!("0000000000{t}") };
             let forms: Vec<RequestForm> = rows
                 .iter()
                 .map(|&(n, d, t)| RequestForm {
@@ -806,6 +1045,81 @@ mod tests {
             proptest::prop_assert_eq!(reqs.check(&name(no), t.as_deref(), day), brute_check(&forms, &name(no), t.as_deref(), day));
             proptest::prop_assert_eq!(reqs.len(), forms.len());
         }
+    }
+
+    fn form(no: &str, received_on: Day) -> RequestForm {
+        RequestForm {
+            request_no: no.into(),
+            received_on,
+            kind: RequestKind::Request,
+            business_code: None,
+            target_code: None,
+        }
+    }
+
+    #[test]
+    fn request_numbers_pack_without_clashes() {
+        // Digit counts, leading zeros, too many digits to pack, no digits, non-ASCII.
+        let names = [
+            "R1",
+            "R01",
+            "R001",
+            "R",
+            "1",
+            "01",
+            "12345678901",
+            "123456789012",
+            "0123456789012",
+            "A12345678901",
+            "A012345678901",
+            "REQ-KW01-260401-00001",
+            "REQ-KW01-260401-0001",
+            "REQ-KW01-260402-00001",
+            "ＡＢ1",
+        ];
+        let reqs = Requests::from_rows(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| form(n, i as Day + 10)),
+        );
+        assert_eq!(reqs.len(), names.len());
+        for (i, n) in names.iter().enumerate() {
+            let day = i as Day + 10;
+            assert_eq!(reqs.check(n, None, day), Ok(()), "{n}");
+            assert_eq!(
+                reqs.check(n, None, day - 1),
+                Err(RequestMismatch::ReceivedLater { received_on: day }),
+                "{n}"
+            );
+        }
+        for n in ["R0001", "R2", "", "2345678901", "A2012345678901", "ＡＢ01"] {
+            assert_eq!(
+                reqs.check(n, None, 100),
+                Err(RequestMismatch::NotInRegister),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn request_numbers_past_the_prefix_ids_are_kept_as_bytes() {
+        let count = PREFIX_IDS + 3;
+        let mut reqs = Requests::with_capacity(count);
+        for i in 0..count {
+            reqs.push(&format!("P{i}x"), 1, None);
+        }
+        // Known prefixes still pack after the ids ran out.
+        reqs.push("P7x12", 1, None);
+        for i in [0, 7, PREFIX_IDS - 1, PREFIX_IDS, count - 1] {
+            assert_eq!(reqs.check(&format!("P{i}x"), None, 1), Ok(()));
+            assert_eq!(
+                reqs.check(&format!("P{i}x1"), None, 1),
+                Err(RequestMismatch::NotInRegister)
+            );
+        }
+        assert_eq!(reqs.check("P7x12", None, 1), Ok(()));
+        assert_eq!(reqs.len(), count + 1);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use super::model::{
     Allow, Approval, Approvals, Calendars, Designation, Operators, RequestKind, Requests, Terminal,
     Terminals, WatchEntry, Watchlist,
 };
-use super::table::{Row, Table};
+use super::table::{Plain, Row, Table, stream_plain};
 use crate::time::{self, Day};
 
 /// The columns of `operators.csv`, in order.
@@ -249,11 +249,57 @@ const RESIDENT_CODE: &str = "is not an 11-digit 住民票コード (if leading z
                              missing, store the column as text in the spreadsheet)";
 
 /// Reads `requests.csv` (帳票等管理台帳).
+///
+/// A register as spreadsheets export it (plain ASCII, no quotes) is read in blocks by
+/// [`stream_plain`]; anything else, and any register with an error, is read again by the
+/// full reader, which decodes CP932 and names the line and column of the error.
 pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
-    // Streamed straight into the flat register: a city's has millions of rows.
     // A register row is rarely under 48 bytes (`R2026-0000001,2026-04-01,REQUEST,W01,…`).
     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut rows = Requests::with_capacity((bytes / 48) as usize);
+    let capacity = (bytes / 48) as usize;
+    let mut rows = Requests::with_capacity(capacity);
+    // Consecutive rows are mostly received on one day: parse each date text once.
+    let (mut last_text, mut last_day) = (String::new(), None);
+    let plain = stream_plain(path, REQUESTS_COLUMNS, |cells| {
+        let [request_no, received_on, kind, _, target_code] = cells else {
+            return false;
+        };
+        if request_no.is_empty() || RequestKind::parse(kind).is_none() {
+            return false;
+        }
+        let day = match last_day {
+            Some(day) if last_text == *received_on => day,
+            _ => {
+                let Some(day) = time::parse_day(received_on) else {
+                    return false;
+                };
+                last_text.clear();
+                last_text.push_str(received_on);
+                last_day = Some(day);
+                day
+            }
+        };
+        let target_code = match *target_code {
+            "" => None,
+            t if is_resident_code(t) => Some(t),
+            _ => return false,
+        };
+        rows.push(request_no, day, target_code);
+        true
+    });
+    if plain == Plain::Declined {
+        // The rows read so far go first: the full reader needs the room.
+        drop(rows);
+        rows = read_requests_exactly(path, capacity)?;
+    }
+    rows.shrink_to_fit();
+    Ok(rows)
+}
+
+/// Reads `requests.csv` with the full reader: any encoding, quoting, and errors that
+/// name the cell.
+fn read_requests_exactly(path: &Path, capacity: usize) -> Result<Requests, LedgerError> {
+    let mut rows = Requests::with_capacity(capacity);
     Table::stream(path, REQUESTS_COLUMNS, |table, row| {
         let request_no = table.required(row, 0)?;
         let received_on = table.day(row, 1)?;
@@ -273,7 +319,6 @@ pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
         rows.push(request_no, received_on, target_code);
         Ok(())
     })?;
-    rows.shrink_to_fit();
     Ok(rows)
 }
 
@@ -581,6 +626,190 @@ mod tests {
             let p = d.write("requests.csv", &format!("{REQ_HEADER}{row}\n"));
             assert_eq!(err_at(&p, read_requests(&p).unwrap_err()), want);
         }
+    }
+
+    /// Every answer `check` can give about numbers `R0`…`R4` and a few residents and days.
+    fn answers(r: &Requests) -> Vec<Result<(), crate::ledger::RequestMismatch>> {
+        let mut out = Vec::new();
+        for no in ["R0", "R1", "R2", "R3", "R4", "R 5"] {
+            for target in [None, Some("01234567890"), Some("01234567891")] {
+                for d in ["2026-03-31", "2026-04-01", "2026-04-02", "2026-04-03"] {
+                    out.push(r.check(no, target, day(d)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads `text` as `requests.csv` both ways; the two registers must agree.
+    fn read_both(d: &Dir, text: &str) -> (Plain, Requests) {
+        let p = d.write("requests.csv", text);
+        let plain = stream_plain(&p, REQUESTS_COLUMNS, |_| true);
+        let fast = read_requests(&p).unwrap();
+        let exact = read_requests_exactly(&p, 0).unwrap();
+        assert_eq!(fast.len(), exact.len());
+        assert_eq!(answers(&fast), answers(&exact));
+        (plain, fast)
+    }
+
+    #[test]
+    fn plain_requests_read_as_the_full_reader_reads_them() {
+        let d = Dir::new();
+        let rows = "R1,2026-04-01,REQUEST,W01,01234567890\n\
+                    \n\
+                    ,, ,,\n\
+                    R2 , 2026/4/2 ,EX_OFFICIO,,,,\n\
+                    R 5,2026-04-02,NOTIFICATION,W01\n\
+                    R3,2026-04-03,APPLICATION,W01,01234567891\n";
+        let lf = format!("{REQ_HEADER}{rows}");
+        let (plain, r) = read_both(&d, &lf);
+        assert_eq!(plain, Plain::Done);
+        assert_eq!(r.len(), 4);
+        assert_eq!(
+            r.check("R2", Some("01234567891"), day("2026-04-02")),
+            Ok(())
+        );
+        assert_eq!(r.check("R 5", None, day("2026-04-02")), Ok(()));
+
+        // CRLF line ends, a BOM, no line break at the end.
+        let crlf = format!("\u{feff}{REQ_HEADER}{rows}").replace('\n', "\r\n");
+        let crlf = crlf.strip_suffix("\r\n").unwrap();
+        let (plain, r2) = read_both(&d, crlf);
+        assert_eq!(plain, Plain::Done);
+        assert_eq!(answers(&r), answers(&r2));
+
+        // Quotes are left to the full reader, which still reads the file.
+        let quoted = format!("{REQ_HEADER}\"R1\",2026-04-01,REQUEST,\"W,01\",01234567890\n{rows}");
+        let (plain, r3) = read_both(&d, &quoted);
+        assert_eq!(plain, Plain::Declined);
+        assert_eq!(r3.len(), 5);
+        // So is a register in CP932 (ＡＢ is 82 60 82 61).
+        let p = d.write("requests.csv", "");
+        std::fs::write(
+            &p,
+            [
+                REQ_HEADER.as_bytes(),
+                b"\x82\x60\x82\x61,2026-04-01,REQUEST,W01,\n",
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(
+            stream_plain(&p, REQUESTS_COLUMNS, |_| true),
+            Plain::Declined
+        );
+        let r4 = read_requests(&p).unwrap();
+        assert_eq!(r4.check("ＡＢ", None, day("2026-04-01")), Ok(()));
+    }
+
+    #[test]
+    fn plain_requests_span_blocks() {
+        let d = Dir::new();
+        // More than one block of rows, and one number longer than a block.
+        let mut text = String::from(REQ_HEADER);
+        for i in 0..40_000 {
+            text.push_str(&format!("N{i},2026-04-01,REQUEST,W01,{i:011}\n"));
+        }
+        let long = "L".repeat(3 << 20);
+        text.push_str(&format!("{long},2026-04-02,REQUEST,W01,\n"));
+        let p = d.write("requests.csv", &text);
+        let mut seen = 0;
+        assert_eq!(
+            stream_plain(&p, REQUESTS_COLUMNS, |_| {
+                seen += 1;
+                true
+            }),
+            Plain::Done
+        );
+        assert_eq!(seen, 40_001);
+        let r = read_requests(&p).unwrap();
+        assert_eq!(r.len(), 40_001);
+        for i in [0, 1, 29_999, 39_999] {
+            let code = format!("{i:011}");
+            assert_eq!(
+                r.check(&format!("N{i}"), Some(&code), day("2026-04-01")),
+                Ok(())
+            );
+        }
+        assert_eq!(r.check(&long, None, day("2026-04-02")), Ok(()));
+        assert_eq!(
+            r.check(&long[1..], None, day("2026-04-02")),
+            Err(crate::ledger::RequestMismatch::NotInRegister)
+        );
+    }
+
+    #[test]
+    fn plain_register_errors_are_the_full_readers() {
+        let d = Dir::new();
+        for (rows, want) in [
+            (
+                "R1,2026-04-01,REQUEST,W01,\r\nR2,2026-02-30,REQUEST,W01,\r\n",
+                "requests.csv:3:2: received_on: `2026-02-30` is not a date (YYYY-MM-DD)",
+            ),
+            (
+                "R1,2026-04-01,REQUEST,W01,\nR1,,REQUEST,W01,\n",
+                "requests.csv:3:2: received_on: empty (a value is required)",
+            ),
+            (
+                "\n\nR1,2026-04-01,REQUEST,W01,,x\n",
+                "requests.csv:4:6: unexpected value `x` after the last column `target_code` \
+                 (5 columns expected)",
+            ),
+        ] {
+            let p = d.write("requests.csv", &format!("{REQ_HEADER}{rows}"));
+            assert_eq!(err_at(&p, read_requests(&p).unwrap_err()), want);
+        }
+        let p = d.write("requests.csv", "request_no,received_on,kind,target_code\n");
+        assert_eq!(
+            err_at(&p, read_requests(&p).unwrap_err()),
+            "requests.csv:1:4: header: expected \
+             `request_no,received_on,kind,business_code,target_code`, \
+             found `request_no,received_on,kind,target_code`"
+        );
+        let p = d.write("requests.csv", "\r\n");
+        assert!(
+            read_requests(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("the file is empty")
+        );
+    }
+
+    #[test]
+    fn repeated_request_numbers_answer_in_register_order() {
+        use crate::ledger::RequestMismatch::{OtherResident, ReceivedLater};
+        let d = Dir::new();
+        // R1: first about another resident, then received later; R2 the other way round.
+        let (plain, r) = read_both(
+            &d,
+            &format!(
+                "{REQ_HEADER}R1,2026-04-01,REQUEST,W01,01234567891\n\
+                 R2,2026-04-03,REQUEST,W01,01234567890\n\
+                 R1,2026-04-03,REQUEST,W01,01234567890\n\
+                 R2,2026-04-01,REQUEST,W01,01234567891\n\
+                 R1,2026-04-03,REQUEST,W01,01234567892\n"
+            ),
+        );
+        assert_eq!(plain, Plain::Done);
+        assert_eq!(
+            r.check("R1", Some("01234567890"), day("2026-04-02")),
+            Err(OtherResident)
+        );
+        assert_eq!(
+            r.check("R2", Some("01234567890"), day("2026-04-02")),
+            Err(ReceivedLater {
+                received_on: day("2026-04-03")
+            })
+        );
+        // Any row that explains the access explains it.
+        assert_eq!(
+            r.check("R1", Some("01234567890"), day("2026-04-03")),
+            Ok(())
+        );
+        assert_eq!(
+            r.check("R2", Some("01234567891"), day("2026-04-02")),
+            Ok(())
+        );
     }
 
     #[test]

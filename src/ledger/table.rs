@@ -299,6 +299,149 @@ impl Table {
     }
 }
 
+/// What [`stream_plain`] made of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plain {
+    /// Every row was handed over and accepted.
+    Done,
+    /// The file needs the full reader: the caller starts over with [`Table::stream`],
+    /// which reads it exactly and reports any error with its line and column.
+    Declined,
+}
+
+/// The block size of [`stream_plain`]: large enough that a read is cheap, small enough
+/// that a register of a hundred megabytes never sits in memory whole.
+const PLAIN_BLOCK: usize = 1 << 20;
+
+/// A fast reader for the plain registers spreadsheets export: printable ASCII without
+/// quotes, lines ending in LF or CRLF, an optional UTF-8 byte-order mark. Such a file
+/// reads the same in UTF-8 and CP932, and each of its lines is one record whose cells
+/// are the text between commas, so it can be read in blocks and split without decoding
+/// or the `csv` state machine.
+///
+/// `each` gets the data rows' cells, trimmed, exactly `columns.len()` of them (missing
+/// trailing cells empty), and returns `false` for a row it would reject. The reader
+/// gives up ([`Plain::Declined`]) on anything else: a byte outside that set, a header
+/// that does not match, a non-empty cell after the last column, an unreadable or empty
+/// file, or a row `each` rejected. It never reports an error itself, so that messages
+/// stay those of [`Table::stream`]; rows already handed over must then be thrown away.
+pub(crate) fn stream_plain(
+    path: &Path,
+    columns: &'static [&'static str],
+    mut each: impl FnMut(&[&str]) -> bool,
+) -> Plain {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Plain::Declined;
+    };
+    let mut header_seen = false;
+    let mut buf = vec![0u8; PLAIN_BLOCK];
+    // `buf[..kept]` holds the start of a line whose end has not been read yet.
+    let mut kept = 0;
+    let mut at_start = true;
+    loop {
+        if kept == buf.len() {
+            // A line longer than the block: the block grows to hold it.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match file.read(&mut buf[kept..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Plain::Declined,
+        };
+        let end = kept + n;
+        let mut start = 0;
+        if at_start && (end >= UTF8_BOM.len() || n == 0) {
+            at_start = false;
+            if buf[..end].starts_with(UTF8_BOM) {
+                start = UTF8_BOM.len();
+            }
+        }
+        if at_start {
+            kept = end;
+            continue;
+        }
+        // At the end of the file the last line may lack its line break.
+        let complete = if n == 0 {
+            end
+        } else {
+            match memchr::memrchr(b'\n', &buf[start..end]) {
+                Some(i) => start + i + 1,
+                None => {
+                    buf.copy_within(start..end, 0);
+                    kept = end - start;
+                    continue;
+                }
+            }
+        };
+        let Some(text) = plain_text(&buf[start..complete]) else {
+            return Plain::Declined;
+        };
+        let mut cells: Vec<&str> = Vec::with_capacity(columns.len() + 1);
+        for line in text.split('\n') {
+            // The `csv` reader ends a record at `\r`, `\n` or `\r\n`; a `\r` anywhere
+            // else is left to it.
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.contains('\r') {
+                return Plain::Declined;
+            }
+            cells.clear();
+            // Space is the only whitespace left, so trimming spaces is `str::trim` here.
+            cells.extend(line.split(',').map(|c| c.trim_matches(' ')));
+            if !plain_record(&mut cells, columns, &mut header_seen, &mut each) {
+                return Plain::Declined;
+            }
+        }
+        if n == 0 {
+            return if header_seen {
+                Plain::Done
+            } else {
+                Plain::Declined
+            };
+        }
+        buf.copy_within(complete..end, 0);
+        kept = end - complete;
+    }
+}
+
+/// A block of whole lines as text, if it is plain: printable ASCII but `"`, and line
+/// breaks.
+fn plain_text(block: &[u8]) -> Option<&str> {
+    // One pass over the block without early exit, which the compiler vectorises.
+    let odd = block.iter().fold(false, |odd, &b| {
+        odd | !((b' '..=b'~').contains(&b) && b != b'"' || b == b'\n' || b == b'\r')
+    });
+    if odd {
+        return None;
+    }
+    std::str::from_utf8(block).ok()
+}
+
+/// Handles one record of a plain file as [`Table::stream`] does; `false` to give up.
+fn plain_record(
+    cells: &mut Vec<&str>,
+    columns: &[&str],
+    header_seen: &mut bool,
+    each: &mut impl FnMut(&[&str]) -> bool,
+) -> bool {
+    if cells.iter().all(|c| c.is_empty()) {
+        return true;
+    }
+    if !*header_seen {
+        *header_seen = true;
+        let end = cells
+            .iter()
+            .rposition(|c| !c.is_empty())
+            .map_or(0, |i| i + 1);
+        return cells[..end] == *columns;
+    }
+    if cells.iter().skip(columns.len()).any(|c| !c.is_empty()) {
+        return false;
+    }
+    cells.resize(columns.len(), "");
+    each(cells)
+}
+
 /// The 1-based line where a record really starts. The `csv` crate positions a record
 /// where the read began, i.e. before the previous record's line terminator and any blank
 /// lines it skipped, so those line breaks are stepped over here.

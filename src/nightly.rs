@@ -22,7 +22,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{RecordBatch, UInt32Array};
 
-use crate::archive::{Archive, Kind};
+use crate::archive::{Archive, DayJob, Kind, StagedFile, StateJob, Transaction};
 use crate::days::DayStore;
 use crate::detect::{Detector, State};
 use crate::error::{Error, Exit};
@@ -246,64 +246,178 @@ pub fn ingest_days(
     }
 
     // 3. Judge day by day, the night's days and the archived ones in date order, and stop
-    // once the night is used up and the state is what the archive already holds.
+    // once the night is used up and the state is what the archive already holds. The
+    // files are written by a second thread, a day behind: Parquet encoding, digests and
+    // the state's serialization overlap the judging of the next day. The staged files
+    // come back in the order they were staged, so the transaction (one per night, still
+    // committed only once everything is written) records exactly what writing them in
+    // line would have.
     let mut archived_days = event_days.range(start_day..).copied().peekable();
     let mut next_new: Option<(Day, Option<RecordBatch>)> = Some((first.0, Some(first.1)));
     let mut txn = archive.begin();
-    loop {
-        if next_new.is_none()
-            && let Some(day) = store.pop_first()?
-        {
-            let d = day.day;
-            next_new = Some((d, merge_night_day(&mut report, txn.archive(), day)?));
-        }
-        let day = match (
-            next_new.as_ref().map(|(d, _)| *d),
-            archived_days.peek().copied(),
-        ) {
-            (None, None) => break,
-            (Some(n), Some(o)) => n.min(o),
-            (Some(n), None) => n,
-            (None, Some(o)) => o,
-        };
-        if archived_days.peek() == Some(&day) {
-            archived_days.next();
-        }
-        let changed = match next_new.take_if(|(d, _)| *d == day) {
-            Some((_, batch)) => batch,
-            None => None,
-        };
-        let events = match changed {
-            Some(batch) => {
-                txn.put_day(Kind::Events, day, &batch)?;
-                batch
+    std::thread::scope(|scope| -> Result<(), Error> {
+        // One job queued behind the one being written: memory holds at most one day
+        // more than judging alone does.
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<Job>(1);
+        let (done_tx, done) = std::sync::mpsc::channel::<Result<StagedFile, Error>>();
+        scope.spawn(move || {
+            for job in job_rx {
+                let result = job.run();
+                let failed = result.is_err();
+                if done_tx.send(result).is_err() || failed {
+                    break;
+                }
             }
-            None => match txn.archive().read_day(Kind::Events, day)? {
-                Some(b) => RecordBatch::try_new(event_schema(), b.columns().to_vec()).map_err(
-                    |source| Error::Arrow {
-                        context: "reading an archived day",
-                        source,
-                    },
-                )?,
-                None => continue,
-            },
+        });
+        let mut writer = Writer {
+            jobs: Some(jobs),
+            done,
+            in_flight: 0,
         };
-        let found = detector.judge_day(day, &events)?;
-        txn.put_day(Kind::Findings, day, &findings::to_record_batch(&found)?)?;
-        let state = detector.state().to_json()?;
-        let night_done = next_new.is_none() && store.days().is_empty();
-        let settled = night_done && txn.archive().state(day)?.as_deref() == Some(state.as_slice());
-        txn.put_state(day, &state)?;
-        report.days_judged.push(day);
-        report.findings.extend(found);
-        if settled {
-            break;
+        loop {
+            if next_new.is_none()
+                && let Some(day) = store.pop_first()?
+            {
+                let d = day.day;
+                next_new = Some((d, merge_night_day(&mut report, txn.archive(), day)?));
+            }
+            let day = match (
+                next_new.as_ref().map(|(d, _)| *d),
+                archived_days.peek().copied(),
+            ) {
+                (None, None) => break,
+                (Some(n), Some(o)) => n.min(o),
+                (Some(n), None) => n,
+                (None, Some(o)) => o,
+            };
+            if archived_days.peek() == Some(&day) {
+                archived_days.next();
+            }
+            let changed = match next_new.take_if(|(d, _)| *d == day) {
+                Some((_, batch)) => batch,
+                None => None,
+            };
+            let events = match changed {
+                Some(batch) => {
+                    let job = txn.stage_day(Kind::Events, day, batch.clone())?;
+                    writer.send(&mut txn, Job::Day(job))?;
+                    batch
+                }
+                None => match txn.archive().read_day(Kind::Events, day)? {
+                    Some(b) => RecordBatch::try_new(event_schema(), b.columns().to_vec()).map_err(
+                        |source| Error::Arrow {
+                            context: "reading an archived day",
+                            source,
+                        },
+                    )?,
+                    None => continue,
+                },
+            };
+            let found = detector.judge_day(day, &events)?;
+            drop(events);
+            let job = txn.stage_day(Kind::Findings, day, findings::to_record_batch(&found)?)?;
+            writer.send(&mut txn, Job::Day(job))?;
+            let night_done = next_new.is_none() && store.days().is_empty();
+            let state = detector.state();
+            let job = txn.stage_state(day)?;
+            report.days_judged.push(day);
+            report.findings.extend(found);
+            if night_done {
+                // Only here can the night settle: compare with the archived state.
+                let bytes = state.to_json()?;
+                let settled = txn.archive().state(day)?.as_deref() == Some(bytes.as_slice());
+                writer.send(&mut txn, Job::StateBytes(job, bytes))?;
+                if settled {
+                    break;
+                }
+            } else {
+                writer.send(&mut txn, Job::State(job, Box::new(state)))?;
+            }
         }
-    }
+        writer.finish(&mut txn)
+    })?;
     report.pending = detector.pending_changes().len();
     txn.commit()?;
     findings::sort(&mut report.findings);
     Ok(report)
+}
+
+/// A file for the writer thread.
+enum Job {
+    Day(DayJob),
+    /// A state to serialize and store.
+    State(StateJob, Box<State>),
+    /// A state already serialized.
+    StateBytes(StateJob, Vec<u8>),
+}
+
+impl Job {
+    fn run(self) -> Result<StagedFile, Error> {
+        Ok(match self {
+            Job::Day(job) => job.write()?,
+            Job::State(job, state) => {
+                let bytes = state.to_json()?;
+                drop(state);
+                job.write(&bytes)?
+            }
+            Job::StateBytes(job, bytes) => job.write(&bytes)?,
+        })
+    }
+}
+
+/// The judging side's end of the writer thread.
+struct Writer {
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    done: std::sync::mpsc::Receiver<Result<StagedFile, Error>>,
+    in_flight: usize,
+}
+
+impl Writer {
+    /// Hands a job over, first recording the files already written.
+    fn send(&mut self, txn: &mut Transaction<'_>, job: Job) -> Result<(), Error> {
+        self.collect(txn, false)?;
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if !sent {
+            // The writer stopped at an error: report it.
+            self.jobs = None;
+            return self.collect(txn, true);
+        }
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Records finished files in order; with `wait`, until the writer is done.
+    fn collect(&mut self, txn: &mut Transaction<'_>, wait: bool) -> Result<(), Error> {
+        while self.in_flight > 0 {
+            let next = if wait {
+                self.done.recv().ok()
+            } else {
+                self.done.try_recv().ok()
+            };
+            let Some(result) = next else {
+                if wait {
+                    return Err(crate::archive::ArchiveError::Internal {
+                        context: "archive writer".into(),
+                        message: "the writer thread stopped without a result".into(),
+                    }
+                    .into());
+                }
+                break;
+            };
+            self.in_flight -= 1;
+            txn.add_staged(result?);
+        }
+        Ok(())
+    }
+
+    /// Waits for every file and records it.
+    fn finish(mut self, txn: &mut Transaction<'_>) -> Result<(), Error> {
+        self.jobs = None;
+        self.collect(txn, true)
+    }
 }
 
 /// Merges one of the night's days into the archived day; `None` when it adds nothing.

@@ -73,7 +73,7 @@ impl DayDigest {
             columns: schema.fields().iter().map(|_| Sha256::new()).collect(),
             schema,
             rows: 0,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(2 * CHUNK),
         }
     }
 
@@ -83,10 +83,13 @@ impl DayDigest {
             let Some(hasher) = self.columns.get_mut(i) else {
                 break;
             };
-            self.buf.clear();
             let name = self.schema.field(i).name();
-            encode(array, &mut self.buf, name)?;
-            hasher.update(&self.buf);
+            let mut sink = Sink {
+                buf: &mut self.buf,
+                hasher,
+            };
+            encode(array, &mut sink, name)?;
+            sink.flush();
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -125,128 +128,147 @@ pub fn digest_batches<'a>(
     Ok((d.rows(), d.finish()))
 }
 
-fn put_len(buf: &mut Vec<u8>, n: usize) {
-    buf.extend_from_slice(&(n as u64).to_le_bytes());
+/// The encoded values go to the column's hasher through a small buffer, flushed as it
+/// fills: SHA-256 does not care how its input is split, and a whole column's encoding
+/// (tens of MB for a day's `detail`) would otherwise be a fresh allocation per file.
+struct Sink<'a> {
+    buf: &'a mut Vec<u8>,
+    hasher: &'a mut Sha256,
+}
+
+/// How much encoded text is gathered before it is hashed.
+const CHUNK: usize = 64 * 1024;
+
+impl Sink<'_> {
+    fn null(&mut self) {
+        self.buf.push(0);
+    }
+
+    /// A present fixed-width value.
+    fn fixed(&mut self, bytes: &[u8]) {
+        self.buf.push(1);
+        self.buf.extend_from_slice(bytes);
+        self.spill();
+    }
+
+    /// A present variable-length value: its length, then its bytes.
+    fn var(&mut self, bytes: &[u8]) {
+        self.buf.push(1);
+        self.put_len(bytes.len());
+        self.buf.extend_from_slice(bytes);
+        self.spill();
+    }
+
+    fn put_len(&mut self, n: usize) {
+        self.buf.extend_from_slice(&(n as u64).to_le_bytes());
+    }
+
+    fn spill(&mut self) {
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.hasher.update(&*self.buf);
+        self.buf.clear();
+    }
 }
 
 macro_rules! primitive {
-    ($array:expr, $buf:expr, $t:ty) => {{
+    ($array:expr, $sink:expr, $t:ty) => {{
         let a = $array.as_primitive::<$t>();
         for i in 0..a.len() {
             if a.is_null(i) {
-                $buf.push(0);
+                $sink.null();
             } else {
-                $buf.push(1);
-                $buf.extend_from_slice(&a.value(i).to_le_bytes());
+                $sink.fixed(&a.value(i).to_le_bytes());
             }
         }
     }};
 }
 
-fn encode(array: &ArrayRef, buf: &mut Vec<u8>, column: &str) -> Result<(), UnsupportedType> {
+macro_rules! bytes {
+    ($a:expr, $sink:expr) => {{
+        let a = $a;
+        for i in 0..a.len() {
+            if a.is_null(i) {
+                $sink.null();
+            } else {
+                $sink.var(AsRef::<[u8]>::as_ref(a.value(i)));
+            }
+        }
+    }};
+}
+
+fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), UnsupportedType> {
     let unsupported = || UnsupportedType {
         column: column.to_owned(),
         data_type: array.data_type().to_string(),
     };
     match array.data_type() {
-        DataType::Dictionary(_, _) => {
+        DataType::Dictionary(_, v) => {
             let dict = array.as_any_dictionary();
-            // Materialise the values in row order; null keys become null values.
-            let plain = arrow_select::take::take(dict.values().as_ref(), dict.keys(), None)
-                .map_err(|_| unsupported())?;
-            encode(&plain, buf, column)?;
-        }
-        DataType::Utf8 => {
-            let a = array.as_string::<i32>();
-            for i in 0..a.len() {
-                if a.is_null(i) {
-                    buf.push(0);
-                } else {
-                    let v = a.value(i).as_bytes();
-                    buf.push(1);
-                    put_len(buf, v.len());
-                    buf.extend_from_slice(v);
+            if **v == DataType::Utf8 && !dict.values().is_empty() {
+                // The common case (the id columns): look each key's value up in place
+                // rather than materialising the column; null keys and null values are nulls.
+                let values = dict.values().as_string::<i32>();
+                let keys = dict.keys();
+                for (i, k) in dict.normalized_keys().into_iter().enumerate() {
+                    if keys.is_null(i) || values.is_null(k) {
+                        sink.null();
+                    } else {
+                        sink.var(values.value(k).as_bytes());
+                    }
                 }
+            } else {
+                // Materialise the values in row order; null keys become null values.
+                let plain = arrow_select::take::take(dict.values().as_ref(), dict.keys(), None)
+                    .map_err(|_| unsupported())?;
+                encode(&plain, sink, column)?;
             }
         }
-        DataType::LargeUtf8 => {
-            let a = array.as_string::<i64>();
-            for i in 0..a.len() {
-                if a.is_null(i) {
-                    buf.push(0);
-                } else {
-                    let v = a.value(i).as_bytes();
-                    buf.push(1);
-                    put_len(buf, v.len());
-                    buf.extend_from_slice(v);
-                }
-            }
-        }
-        DataType::Utf8View => {
-            let a = array.as_string_view();
-            for i in 0..a.len() {
-                if a.is_null(i) {
-                    buf.push(0);
-                } else {
-                    let v = a.value(i).as_bytes();
-                    buf.push(1);
-                    put_len(buf, v.len());
-                    buf.extend_from_slice(v);
-                }
-            }
-        }
-        DataType::Binary => {
-            let a = array.as_binary::<i32>();
-            for i in 0..a.len() {
-                if a.is_null(i) {
-                    buf.push(0);
-                } else {
-                    let v = a.value(i);
-                    buf.push(1);
-                    put_len(buf, v.len());
-                    buf.extend_from_slice(v);
-                }
-            }
-        }
+        DataType::Utf8 => bytes!(array.as_string::<i32>(), sink),
+        DataType::LargeUtf8 => bytes!(array.as_string::<i64>(), sink),
+        DataType::Utf8View => bytes!(array.as_string_view(), sink),
+        DataType::Binary => bytes!(array.as_binary::<i32>(), sink),
         DataType::Boolean => {
             let a = array.as_boolean();
             for i in 0..a.len() {
                 if a.is_null(i) {
-                    buf.push(0);
+                    sink.null();
                 } else {
-                    buf.push(1);
-                    buf.push(a.value(i) as u8);
+                    sink.fixed(&[a.value(i) as u8]);
                 }
             }
         }
-        DataType::Int8 => primitive!(array, buf, Int8Type),
-        DataType::Int16 => primitive!(array, buf, Int16Type),
-        DataType::Int32 => primitive!(array, buf, Int32Type),
-        DataType::Int64 => primitive!(array, buf, Int64Type),
-        DataType::UInt8 => primitive!(array, buf, UInt8Type),
-        DataType::UInt16 => primitive!(array, buf, UInt16Type),
-        DataType::UInt32 => primitive!(array, buf, UInt32Type),
-        DataType::UInt64 => primitive!(array, buf, UInt64Type),
-        DataType::Date32 => primitive!(array, buf, Date32Type),
-        DataType::Date64 => primitive!(array, buf, Date64Type),
-        DataType::Timestamp(TimeUnit::Second, _) => primitive!(array, buf, TimestampSecondType),
+        DataType::Int8 => primitive!(array, sink, Int8Type),
+        DataType::Int16 => primitive!(array, sink, Int16Type),
+        DataType::Int32 => primitive!(array, sink, Int32Type),
+        DataType::Int64 => primitive!(array, sink, Int64Type),
+        DataType::UInt8 => primitive!(array, sink, UInt8Type),
+        DataType::UInt16 => primitive!(array, sink, UInt16Type),
+        DataType::UInt32 => primitive!(array, sink, UInt32Type),
+        DataType::UInt64 => primitive!(array, sink, UInt64Type),
+        DataType::Date32 => primitive!(array, sink, Date32Type),
+        DataType::Date64 => primitive!(array, sink, Date64Type),
+        DataType::Timestamp(TimeUnit::Second, _) => primitive!(array, sink, TimestampSecondType),
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            primitive!(array, buf, TimestampMillisecondType)
+            primitive!(array, sink, TimestampMillisecondType)
         }
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            primitive!(array, buf, TimestampMicrosecondType)
+            primitive!(array, sink, TimestampMicrosecondType)
         }
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            primitive!(array, buf, TimestampNanosecondType)
+            primitive!(array, sink, TimestampNanosecondType)
         }
         DataType::Float32 => {
             let a = array.as_primitive::<Float32Type>();
             for i in 0..a.len() {
                 if a.is_null(i) {
-                    buf.push(0);
+                    sink.null();
                 } else {
-                    buf.push(1);
-                    buf.extend_from_slice(&a.value(i).to_bits().to_le_bytes());
+                    sink.fixed(&a.value(i).to_bits().to_le_bytes());
                 }
             }
         }
@@ -254,10 +276,9 @@ fn encode(array: &ArrayRef, buf: &mut Vec<u8>, column: &str) -> Result<(), Unsup
             let a = array.as_primitive::<Float64Type>();
             for i in 0..a.len() {
                 if a.is_null(i) {
-                    buf.push(0);
+                    sink.null();
                 } else {
-                    buf.push(1);
-                    buf.extend_from_slice(&a.value(i).to_bits().to_le_bytes());
+                    sink.fixed(&a.value(i).to_bits().to_le_bytes());
                 }
             }
         }
@@ -265,12 +286,12 @@ fn encode(array: &ArrayRef, buf: &mut Vec<u8>, column: &str) -> Result<(), Unsup
             let a = array.as_list::<i32>();
             for i in 0..a.len() {
                 if a.is_null(i) {
-                    buf.push(0);
+                    sink.null();
                 } else {
                     let v: Arc<dyn Array> = a.value(i);
-                    buf.push(1);
-                    put_len(buf, v.len());
-                    encode(&v, buf, column)?;
+                    sink.buf.push(1);
+                    sink.put_len(v.len());
+                    encode(&v, sink, column)?;
                 }
             }
         }
@@ -278,12 +299,12 @@ fn encode(array: &ArrayRef, buf: &mut Vec<u8>, column: &str) -> Result<(), Unsup
             let a = array.as_list::<i64>();
             for i in 0..a.len() {
                 if a.is_null(i) {
-                    buf.push(0);
+                    sink.null();
                 } else {
                     let v: Arc<dyn Array> = a.value(i);
-                    buf.push(1);
-                    put_len(buf, v.len());
-                    encode(&v, buf, column)?;
+                    sink.buf.push(1);
+                    sink.put_len(v.len());
+                    encode(&v, sink, column)?;
                 }
             }
         }
@@ -347,6 +368,72 @@ mod tests {
         .unwrap();
         let (_, c) = digest_batches(schema(true), [&dict_batch]).unwrap();
         assert_eq!(a, c, "a dictionary column hashes as its values");
+    }
+
+    #[test]
+    fn the_digest_follows_the_documented_encoding_across_the_hashing_buffer() {
+        // Values longer than the buffer, and many short ones: the column hash must be
+        // SHA-256 of the whole encoding, however it was fed to the hasher.
+        let long = "x".repeat(3 * CHUNK + 17);
+        let mut values: Vec<Option<&str>> = vec![Some(&long), None, Some("")];
+        values.extend(std::iter::repeat_n(Some("abc"), 20_000));
+        let ts: Vec<i64> = (0..values.len() as i64).collect();
+        let (rows, got) = digest_batches(schema(false), [&plain(&values, &ts)]).unwrap();
+        assert_eq!(rows, values.len() as u64);
+
+        let mut op = Vec::new();
+        for v in &values {
+            match v {
+                None => op.push(0),
+                Some(v) => {
+                    op.push(1);
+                    op.extend_from_slice(&(v.len() as u64).to_le_bytes());
+                    op.extend_from_slice(v.as_bytes());
+                }
+            }
+        }
+        let mut time = Vec::new();
+        for t in &ts {
+            time.push(1);
+            time.extend_from_slice(&t.to_le_bytes());
+        }
+        let mut h = Sha256::new();
+        h.update(b"tenken-day-digest-v1\n");
+        h.update((values.len() as u64).to_le_bytes());
+        h.update(2u64.to_le_bytes());
+        let ts_type = logical_type(schema(false).field(1).data_type());
+        for (name, ty, bytes) in [("op", "Utf8", &op), ("timestamp", ts_type.as_str(), &time)] {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(ty.as_bytes());
+            h.update([0]);
+            h.update(Sha256::digest(bytes));
+        }
+        assert_eq!(got, hex(&h.finalize()));
+    }
+
+    #[test]
+    fn a_dictionary_with_null_values_hashes_as_its_values() {
+        let keys = arrow_array::Int32Array::from(vec![Some(0), Some(1), None, Some(2), Some(0)]);
+        let dict_values = Arc::new(StringArray::from(vec![Some("A"), None, Some("B")]));
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, dict_values).unwrap();
+        let ts = [1, 2, 3, 4, 5];
+        let dict_batch = RecordBatch::try_new(
+            schema(true),
+            vec![
+                Arc::new(dict),
+                Arc::new(TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC")),
+            ],
+        )
+        .unwrap();
+        let whole = plain(&[Some("A"), None, None, Some("B"), Some("A")], &ts);
+        let a = digest_batches(schema(false), [&whole]).unwrap();
+        let b = digest_batches(schema(true), [&dict_batch]).unwrap();
+        assert_eq!(a, b);
+        // A sliced dictionary batch hashes as the same rows of the plain one.
+        let c = digest_batches(schema(true), [&dict_batch.slice(1, 3)]).unwrap();
+        let d = digest_batches(schema(false), [&whole.slice(1, 3)]).unwrap();
+        assert_eq!(c, d);
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub use lock::LOCK_FILE;
 pub use period::{Kind, Level, Period};
 pub use probe::{ProbeStats, probe};
 pub use rollup::{Built, Progress, Removed, RollupReport, aged_out};
-pub use store::{Archive, DayLoc, Transaction};
+pub use store::{Archive, DayJob, DayLoc, StagedFile, StateJob, Transaction};
 pub use verify::{Problem, VerifyOptions, VerifyReport, verify, verify_with};
 
 use crate::time::{self, Day};

@@ -590,55 +590,60 @@ impl Transaction<'_> {
         day: Day,
         batch: &RecordBatch,
     ) -> Result<(), ArchiveError> {
-        check_batch(kind, day, batch)?;
+        let staged = self.stage_day(kind, day, batch.clone())?.write()?;
+        self.add_staged(staged);
+        Ok(())
+    }
+
+    /// [`put_day`](Self::put_day) in two halves: checks the batch and picks its staged
+    /// path now, and returns the writing (Parquet encoding, digests, fsync) as a job that
+    /// can run on another thread. The transaction records the file once the finished job
+    /// is handed back with [`add_staged`](Self::add_staged); files handed back in the
+    /// order they were staged make the same manifest line as `put_day` calls would.
+    pub fn stage_day(
+        &mut self,
+        kind: Kind,
+        day: Day,
+        batch: RecordBatch,
+    ) -> Result<DayJob, ArchiveError> {
+        check_batch(kind, day, &batch)?;
         let period = Period::Day(day);
         let path = period.file_path(kind);
         let staged = self.staged(&path)?;
-        let mut w = PartWriter::create(
-            &staged,
+        Ok(DayJob {
             kind,
-            period,
-            &batch.schema(),
-            &self.archive.config.parquet,
-        )?;
-        w.begin_day(day)?;
-        w.write(batch)?;
-        let written = w.finish()?;
-        let action = self.action_for(&path);
-        self.push(data_op(action, kind, period, path, written));
-        Ok(())
+            day,
+            path,
+            staged,
+            settings: self.archive.config.parquet,
+            batch,
+        })
     }
 
     /// Stores the rule engine's state at the end of `day` (opaque bytes, kept zstd'd).
     pub fn put_state(&mut self, day: Day, bytes: &[u8]) -> Result<(), ArchiveError> {
+        let staged = self.stage_state(day)?.write(bytes)?;
+        self.add_staged(staged);
+        Ok(())
+    }
+
+    /// [`put_state`](Self::put_state) in two halves, like [`stage_day`](Self::stage_day).
+    pub fn stage_state(&mut self, day: Day) -> Result<StateJob, ArchiveError> {
         let path = state_path(day);
         let staged = self.staged(&path)?;
-        if let Some(parent) = staged.parent() {
-            create_dirs(parent)?;
-        }
-        let packed = zstd::encode_all(bytes, self.archive.config.parquet.state_zstd_level)
-            .map_err(io_err(&staged))?;
-        let mut f = create_file(&staged)?;
-        f.write_all(&packed)
-            .and_then(|()| f.sync_all())
-            .map_err(io_err(&staged))?;
-        let sha = super::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&packed));
-        let action = self.action_for(&path);
-        self.push(FileOp {
-            action,
+        Ok(StateJob {
+            day,
             path,
-            kind: FileKind::State,
-            level: None,
-            period: time::format_day(day),
-            bytes: packed.len() as u64,
-            sha256: sha,
-            rows: None,
-            min_ts: None,
-            max_ts: None,
-            schema_version: None,
-            days: Vec::new(),
-        });
-        Ok(())
+            staged,
+            zstd_level: self.archive.config.parquet.state_zstd_level,
+        })
+    }
+
+    /// Records a file written by a [`DayJob`] or a [`StateJob`] of this transaction.
+    pub fn add_staged(&mut self, file: StagedFile) {
+        let mut op = file.0;
+        op.action = self.action_for(&op.path);
+        self.push(op);
     }
 
     /// A writer for the rollup file of `period`, staged in this transaction.
@@ -778,6 +783,84 @@ impl Transaction<'_> {
         Ok(())
     }
 }
+
+/// The writing of one daily data file, detached from its transaction
+/// ([`Transaction::stage_day`]).
+pub struct DayJob {
+    kind: Kind,
+    day: Day,
+    path: String,
+    staged: PathBuf,
+    settings: config::ParquetSettings,
+    batch: RecordBatch,
+}
+
+impl DayJob {
+    /// Writes and fsyncs the staged file.
+    pub fn write(self) -> Result<StagedFile, ArchiveError> {
+        let period = Period::Day(self.day);
+        let mut w = PartWriter::create(
+            &self.staged,
+            self.kind,
+            period,
+            &self.batch.schema(),
+            &self.settings,
+        )?;
+        w.begin_day(self.day)?;
+        w.write(&self.batch)?;
+        let written = w.finish()?;
+        Ok(StagedFile(data_op(
+            Action::Add,
+            self.kind,
+            period,
+            self.path,
+            written,
+        )))
+    }
+}
+
+/// The writing of one state file, detached from its transaction
+/// ([`Transaction::stage_state`]).
+pub struct StateJob {
+    day: Day,
+    path: String,
+    staged: PathBuf,
+    zstd_level: i32,
+}
+
+impl StateJob {
+    /// Compresses `bytes`, writes and fsyncs the staged file.
+    pub fn write(self, bytes: &[u8]) -> Result<StagedFile, ArchiveError> {
+        let staged = &self.staged;
+        if let Some(parent) = staged.parent() {
+            create_dirs(parent)?;
+        }
+        let packed = zstd::encode_all(bytes, self.zstd_level).map_err(io_err(staged))?;
+        let mut f = create_file(staged)?;
+        f.write_all(&packed)
+            .and_then(|()| f.sync_all())
+            .map_err(io_err(staged))?;
+        let sha = super::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&packed));
+        Ok(StagedFile(FileOp {
+            action: Action::Add,
+            path: self.path,
+            kind: FileKind::State,
+            level: None,
+            period: time::format_day(self.day),
+            bytes: packed.len() as u64,
+            sha256: sha,
+            rows: None,
+            min_ts: None,
+            max_ts: None,
+            schema_version: None,
+            days: Vec::new(),
+        }))
+    }
+}
+
+/// A staged file written by a job, to be recorded with [`Transaction::add_staged`].
+#[derive(Debug)]
+pub struct StagedFile(FileOp);
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {

@@ -264,14 +264,13 @@ impl TimestampParser {
                 // The layout the terminals write most: milliseconds and `+09:00`.
                 if let [b'.', a, b, c, b'+', b'0', b'9', b':', b'0', b'0'] = s[19..]
                     && sep == b'-'
+                    && let (Some(a), Some(b), Some(c)) = (digit(a), digit(b), digit(c))
                 {
-                    if let (Some(a), Some(b), Some(c)) = (digit(a), digit(b), digit(c)) {
-                        let ms = a * 100 + b * 10 + c;
-                        let local = day * DAY_MS
-                            + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000
-                            + ms as i64;
-                        return Some(local - JST_OFFSET_MS);
-                    }
+                    let ms = a * 100 + b * 10 + c;
+                    let local = day * DAY_MS
+                        + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000
+                        + ms as i64;
+                    return Some(local - JST_OFFSET_MS);
                 }
                 let mut i = 19;
                 let ms = if s.get(i) == Some(&b'.') {

@@ -261,6 +261,17 @@ impl TimestampParser {
                 if h > 23 || mi > 59 || sec > 59 {
                     return None;
                 }
+                // The layout the terminals write most: milliseconds and `+09:00`.
+                if let [b'.', a, b, c, b'+', b'0', b'9', b':', b'0', b'0'] = s[19..]
+                    && sep == b'-'
+                    && let (Some(a), Some(b), Some(c)) = (digit(a), digit(b), digit(c))
+                {
+                    let ms = a * 100 + b * 10 + c;
+                    let local = day * DAY_MS
+                        + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000
+                        + ms as i64;
+                    return Some(local - JST_OFFSET_MS);
+                }
                 let mut i = 19;
                 let ms = if s.get(i) == Some(&b'.') {
                     i += 1;
@@ -454,6 +465,8 @@ mod tests {
             "2026/04/01 23:60:00",
             "2026/04/01 23:59:60",
             "2026/04/01 08:45:12+09:00",
+            "2026/04/01 08:45:12.345+09:00",
+            "2026-04-01T08:45:12.34x+09:00",
             "2026-04-01T08:45:12+25:00",
             "2026-04-01T08:45:12 +09:00",
             "2026-04-01X08:45:12+09:00",

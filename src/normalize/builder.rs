@@ -81,10 +81,17 @@ struct DictColumn {
     distinct: i32,
     keys: Vec<i32>,
     nulls: NullBufferBuilder,
+    /// Nulls not yet appended to `keys` and `nulls`: runs of absent values (most
+    /// `auth_method`s) are appended in one step when a value or the end comes.
+    pending_nulls: usize,
+    /// Rows per batch, to keep room for the next batch's keys.
+    capacity: usize,
     cache: Box<[CacheSlot; CACHE_SLOTS]>,
 }
 
-const CACHE_SLOTS: usize = 256;
+/// Slots of the cache. A file's operators number in the low hundreds; with 256 slots
+/// about a third of them shared a slot with another and missed on every line.
+const CACHE_SLOTS: usize = 1024;
 
 /// One slot of the direct-mapped cache: packed value, key, length (`u8::MAX`: empty).
 #[derive(Debug, Clone, Copy)]
@@ -174,6 +181,8 @@ impl DictColumn {
             distinct: 0,
             keys: Vec::with_capacity(capacity),
             nulls: NullBufferBuilder::new(capacity),
+            pending_nulls: 0,
+            capacity,
             cache: Box::new([EMPTY_SLOT; CACHE_SLOTS]),
         }
     }
@@ -188,10 +197,12 @@ impl DictColumn {
     #[inline(always)]
     fn push(&mut self, v: Option<&str>) {
         let Some(v) = v else {
-            self.keys.push(0);
-            self.nulls.append_null();
+            self.pending_nulls += 1;
             return;
         };
+        if self.pending_nulls != 0 {
+            self.append_pending_nulls();
+        }
         let key = match pack(v.as_bytes()) {
             Some(p) => {
                 let slot = slot_of(p);
@@ -206,6 +217,14 @@ impl DictColumn {
         };
         self.keys.push(key);
         self.nulls.append_non_null();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn append_pending_nulls(&mut self) {
+        let n = std::mem::take(&mut self.pending_nulls);
+        self.keys.resize(self.keys.len() + n, 0);
+        self.nulls.append_n_nulls(n);
     }
 
     /// A packed value not in the cache: look it up (or add it) and cache it.
@@ -240,7 +259,9 @@ impl DictColumn {
     }
 
     fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
-        let keys = Int32Array::new(std::mem::take(&mut self.keys).into(), self.nulls.finish());
+        self.append_pending_nulls();
+        let keys = std::mem::replace(&mut self.keys, Vec::with_capacity(self.capacity));
+        let keys = Int32Array::new(keys.into(), self.nulls.finish());
         let values = self.values.finish();
         self.short.clear();
         self.long.clear();
@@ -253,26 +274,81 @@ impl DictColumn {
     }
 }
 
+/// A string column: a `StringBuilder` that appends runs of nulls in one step (several
+/// columns are absent on almost every line) and keeps its room from batch to batch.
+#[derive(Debug)]
+struct StrColumn {
+    values: StringBuilder,
+    pending_nulls: usize,
+    rows: usize,
+    bytes: usize,
+}
+
+impl StrColumn {
+    /// Room for `rows` values of about `bytes_per_row` bytes.
+    fn new(rows: usize, bytes_per_row: usize) -> Self {
+        StrColumn {
+            values: StringBuilder::with_capacity(rows, rows * bytes_per_row),
+            pending_nulls: 0,
+            rows,
+            bytes: rows * bytes_per_row,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: &str) {
+        if self.pending_nulls != 0 {
+            self.append_pending_nulls();
+        }
+        self.values.append_value(v);
+    }
+
+    #[inline(always)]
+    fn push_opt(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.push(v),
+            None => self.pending_nulls += 1,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn append_pending_nulls(&mut self) {
+        self.values
+            .append_nulls(std::mem::take(&mut self.pending_nulls));
+    }
+
+    fn finish(&mut self) -> StringArray {
+        self.append_pending_nulls();
+        // The next batch starts with the room of the last one rather than growing from
+        // nothing by doubling (each step a copy).
+        self.bytes = self.bytes.max(self.values.values_slice().len());
+        let mut next = StringBuilder::with_capacity(self.rows, self.bytes);
+        std::mem::swap(&mut next, &mut self.values);
+        next.finish()
+    }
+}
+
 /// Builds event batches, one source file at a time.
 #[derive(Debug)]
 pub struct EventBatchBuilder {
     source_file: Arc<str>,
     capacity: usize,
-    event_id: StringBuilder,
+    event_id: StrColumn,
     timestamp: Vec<i64>,
     terminal_id: DictColumn,
     operator_id: DictColumn,
     auth_method: DictColumn,
     operation: Vec<i32>,
     business_code: DictColumn,
-    target_code: StringBuilder,
+    target_code: StrColumn,
     record_count: Vec<i64>,
-    request_no: StringBuilder,
-    approval_no: StringBuilder,
-    ref_event_id: StringBuilder,
+    request_no: StrColumn,
+    approval_no: StrColumn,
+    ref_event_id: StrColumn,
     result: DictColumn,
-    detail: StringBuilder,
-    extras: StringBuilder,
+    detail: StrColumn,
+    extras: StrColumn,
     source_line: Vec<u64>,
 }
 
@@ -280,8 +356,7 @@ impl EventBatchBuilder {
     /// A builder for rows of `source_file` (the path as the user gave it), expecting
     /// about `capacity` rows per batch.
     pub fn new(source_file: &str, capacity: usize) -> Self {
-        let strings =
-            |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
+        let strings = |bytes_per_row: usize| StrColumn::new(capacity, bytes_per_row);
         EventBatchBuilder {
             source_file: source_file.into(),
             capacity,
@@ -316,21 +391,21 @@ impl EventBatchBuilder {
     /// Appends one row.
     #[inline]
     pub fn push(&mut self, row: &EventRow<'_>) {
-        self.event_id.append_value(row.event_id);
+        self.event_id.push(row.event_id);
         self.timestamp.push(row.timestamp);
         self.terminal_id.push(row.terminal_id);
         self.operator_id.push(row.operator_id);
         self.auth_method.push(row.auth_method);
         self.operation.push(row.operation as i32);
         self.business_code.push(row.business_code);
-        self.target_code.append_option(row.target_code);
+        self.target_code.push_opt(row.target_code);
         self.record_count.push(row.record_count);
-        self.request_no.append_option(row.request_no);
-        self.approval_no.append_option(row.approval_no);
-        self.ref_event_id.append_option(row.ref_event_id);
+        self.request_no.push_opt(row.request_no);
+        self.approval_no.push_opt(row.approval_no);
+        self.ref_event_id.push_opt(row.ref_event_id);
         self.result.push(row.result);
-        self.detail.append_option(row.detail);
-        self.extras.append_option(row.extras);
+        self.detail.push_opt(row.detail);
+        self.extras.push_opt(row.extras);
         self.source_line.push(row.line);
     }
 
@@ -466,6 +541,31 @@ mod tests {
             .collect();
         assert_eq!(got, ids);
         assert_eq!(values.len(), 4);
+    }
+
+    #[test]
+    fn runs_of_nulls_land_on_their_rows() {
+        let rows: Vec<EventRow> = [None, Some("A"), None, None, Some("B"), None]
+            .into_iter()
+            .map(|v| EventRow {
+                auth_method: v,
+                approval_no: v,
+                ..EventRow::new("E", 0, Op::View)
+            })
+            .collect();
+        let batch = batch_from_rows("f", rows).unwrap();
+        let plain = batch.column(col::APPROVAL_NO).as_string::<i32>();
+        let got: Vec<Option<&str>> = plain.iter().collect();
+        assert_eq!(got, [None, Some("A"), None, None, Some("B"), None]);
+        let dict = batch.column(col::AUTH_METHOD).as_dictionary::<Int32Type>();
+        let values = dict.values().as_string::<i32>();
+        let got: Vec<Option<&str>> = (0..6)
+            .map(|i| {
+                dict.is_valid(i)
+                    .then(|| values.value(dict.keys().value(i) as usize))
+            })
+            .collect();
+        assert_eq!(got, [None, Some("A"), None, None, Some("B"), None]);
     }
 
     #[test]

@@ -56,9 +56,9 @@ impl Spans {
 pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
     spans.escaped = 0;
     match fast_scan(line) {
-        Some(scan) => {
+        Some(commas) => {
             let mut start = 0u32;
-            for (i, &c) in scan.commas.iter().enumerate() {
+            for (i, &c) in commas.iter().enumerate() {
                 spans.start[i] = start;
                 spans.end[i] = c;
                 start = c + 1;
@@ -66,11 +66,16 @@ pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
             let pos = start as usize;
             if line.get(pos) == Some(&b'"') {
                 last_field(line, pos, spans)
-            } else if scan.comma_after {
-                Err(RejectReason::FieldCount)
             } else {
                 // A quote inside an unquoted field is taken literally (as spreadsheet
-                // software does).
+                // software does); only a comma makes a fifteenth field.
+                let mut j = pos;
+                while j < line.len() {
+                    if masks(line, j).0 != 0 {
+                        return Err(RejectReason::FieldCount);
+                    }
+                    j += 16;
+                }
                 spans.start[FIELDS - 1] = start;
                 spans.end[FIELDS - 1] = line.len() as u32;
                 Ok(())
@@ -80,46 +85,58 @@ pub fn split(line: &[u8], spans: &mut Spans) -> Result<(), RejectReason> {
     }
 }
 
-/// What the SIMD scan found in a line.
-struct FastScan {
-    /// The first 13 commas (no quote before the 13th).
-    commas: [u32; FIELDS - 1],
-    /// Another comma after the 13th.
-    comma_after: bool,
-}
-
-/// One 16-byte lane of `line` from `i`, the tail padded with zeros (which match neither
-/// comma nor quote).
+/// Bit masks of the commas and quotes in the sixteen bytes of `line` from `i`: bit `k`
+/// stands for `line[i + k]`, and bits past the end of the line are clear.
+///
+/// A tail shorter than sixteen bytes is read as the line's last sixteen bytes, shifted
+/// into place (no copy into a padded buffer, which cost a `memcpy` call per line); only
+/// a line shorter than one lane is padded.
 #[inline(always)]
-fn lane(line: &[u8], i: usize) -> u8x16 {
-    match line
+fn masks(line: &[u8], i: usize) -> (u32, u32) {
+    let comma = u8x16::splat(b',');
+    let quote = u8x16::splat(b'"');
+    let eq = |a: [u8; 16]| {
+        let v = u8x16::new(a);
+        (v.simd_eq(comma).to_bitmask(), v.simd_eq(quote).to_bitmask())
+    };
+    let n = line.len();
+    if let Some(a) = line
         .get(i..i + 16)
         .and_then(|s| <[u8; 16]>::try_from(s).ok())
     {
-        Some(a) => u8x16::new(a),
+        return eq(a);
+    }
+    match n
+        .checked_sub(16)
+        .and_then(|s| line.get(s..))
+        .and_then(|s| <[u8; 16]>::try_from(s).ok())
+    {
+        Some(a) => {
+            // The last sixteen bytes start `shift` bytes before `i`.
+            let shift = (i + 16 - n) as u32;
+            let (c, q) = eq(a);
+            (c >> shift, q >> shift)
+        }
         None => {
             let mut buf = [0u8; 16];
             let tail = line.get(i..).unwrap_or(&[]);
             buf[..tail.len()].copy_from_slice(tail);
-            u8x16::new(buf)
+            eq(buf)
         }
     }
 }
 
-/// The fast path: the first 13 commas when no quote comes before the 13th, and whether
-/// another comma follows, sixteen bytes a step with SIMD compares. `None` sends the line
-/// to the general splitter.
+/// The fast path: the first 13 commas when no quote comes before the 13th, sixteen bytes
+/// a step with SIMD compares. `None` sends the line to the general splitter.
 #[inline]
-fn fast_scan(line: &[u8]) -> Option<FastScan> {
-    let comma = u8x16::splat(b',');
-    let quote = u8x16::splat(b'"');
-    let mut commas = [0u32; FIELDS - 1];
-    let mut count = 0;
+fn fast_scan(line: &[u8]) -> Option<[u32; FIELDS - 1]> {
+    // Room for a whole lane of commas past the 13th, so that a lane's commas are all
+    // written without a count check per comma; the index mask keeps writes in bounds.
+    let mut commas = [0u32; 32];
+    let mut count = 0usize;
     let mut i = 0;
     while i < line.len() {
-        let v = lane(line, i);
-        let quotes = v.simd_eq(quote).to_bitmask();
-        let all = v.simd_eq(comma).to_bitmask();
+        let (all, quotes) = masks(line, i);
         // Commas after a quote do not count: only those before it.
         let mut m = if quotes != 0 {
             all & ((quotes & quotes.wrapping_neg()) - 1)
@@ -127,23 +144,14 @@ fn fast_scan(line: &[u8]) -> Option<FastScan> {
             all
         };
         while m != 0 {
-            let bit = m.trailing_zeros();
-            commas[count] = (i + bit as usize) as u32;
+            commas[count & 31] = (i + m.trailing_zeros() as usize) as u32;
             count += 1;
-            if count == FIELDS - 1 {
-                // The rest of this lane after the 13th comma, then the following lanes.
-                let mut comma_after = bit < 31 && (all >> (bit + 1)) != 0;
-                let mut j = i + 16;
-                while !comma_after && j < line.len() {
-                    comma_after = lane(line, j).simd_eq(comma).to_bitmask() != 0;
-                    j += 16;
-                }
-                return Some(FastScan {
-                    commas,
-                    comma_after,
-                });
-            }
             m &= m - 1;
+        }
+        if count >= FIELDS - 1 {
+            let mut first = [0u32; FIELDS - 1];
+            first.copy_from_slice(&commas[..FIELDS - 1]);
+            return Some(first);
         }
         if quotes != 0 {
             return None;
@@ -344,6 +352,11 @@ mod tests {
             r#""E1",t,,,,VIEW,,,,,,,,x"#.to_owned(),
             ",,,,,,,,,,,,,".to_owned(),
             ",,,,,,,,,,,,,\"\"".to_owned(),
+            ",,,,,,,,,,,,,x,".to_owned(),
+            ",,,,,,,,,,,,,0123456789abcdef,".to_owned(),
+            ",,,,,,,,,,,,,0123456789abcdefg".to_owned(),
+            "a,b,c,d,e,f,g,h,i,j,k,l,m,n".to_owned(),
+            "a,b,c,d,e,f,g,h,i,j,k,l,m,\"n,\"\"o\"".to_owned(),
             "E12345678,2026-04-01T08:45:12+09:00,T,O,,VIEW,W,1,2,3,4,5,6,7".to_owned(),
         ];
         for line in lines {

@@ -163,6 +163,7 @@ impl DecoderBuilder {
             spans: csv::Spans::default(),
             kv: kv::KvFields::default(),
             timestamps: TimestampParser::default(),
+            scratch: String::new(),
         }
     }
 }
@@ -184,6 +185,8 @@ pub struct Decoder {
     spans: csv::Spans,
     kv: kv::KvFields,
     timestamps: TimestampParser,
+    /// The unescaped text of a line's quoted fields that held doubled quotes.
+    scratch: String,
 }
 
 impl Decoder {
@@ -346,21 +349,29 @@ impl Decoder {
     #[inline]
     fn csv_line(&mut self, line: &str) -> Result<(), RejectReason> {
         csv::split(line.as_bytes(), &mut self.spans)?;
-        let mut unescaped: Vec<(usize, String)> = Vec::new();
+        let spans = &self.spans;
         let mut f: [&str; csv::FIELDS] = [""; csv::FIELDS];
         for (i, slot) in f.iter_mut().enumerate() {
-            *slot = self.spans.get(line, i);
+            *slot = spans.get(line, i);
         }
-        if self.spans.escaped != 0 {
+        if spans.escaped != 0 {
+            // Unescaped fields go into one reused buffer (no allocation per line), then
+            // are borrowed from it once it is complete.
+            let scratch = &mut self.scratch;
+            scratch.clear();
+            let mut ends = [0usize; csv::FIELDS];
             for (i, raw) in f.iter().enumerate() {
-                if self.spans.is_escaped(i) {
-                    let mut s = String::with_capacity(raw.len());
-                    csv::unescape_into(raw, &mut s);
-                    unescaped.push((i, s));
+                if spans.is_escaped(i) {
+                    csv::unescape_into(raw, scratch);
+                    ends[i] = scratch.len();
                 }
             }
-            for (i, s) in &unescaped {
-                f[*i] = s;
+            let mut start = 0;
+            for (i, slot) in f.iter_mut().enumerate() {
+                if spans.is_escaped(i) {
+                    *slot = self.scratch.get(start..ends[i]).unwrap_or("");
+                    start = ends[i];
+                }
             }
         }
         let row = EventRow {

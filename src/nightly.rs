@@ -161,8 +161,7 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
     let report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
     write_outputs(
         args.findings.as_deref(),
-        &report.findings,
-        args.common.lang,
+        |path| findings::write(path, &report.findings, args.common.lang),
         rejects,
     )?;
     if !args.common.quiet {
@@ -171,7 +170,11 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
             render(&read, &report, args.common.lang, start.elapsed())
         );
     }
-    Ok(exit_status(&report.findings, args.fail_on, &read))
+    Ok(exit_status(
+        &findings::FindingCounts::of(&report.findings),
+        args.fail_on,
+        &read,
+    ))
 }
 
 /// The archive half of the nightly job, given the night's events in `store`.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::days::{DayStore, DaysOptions};
 use crate::detect::{Detector, PendingChange};
 use crate::error::{Error, Exit};
-use crate::findings::{self, Finding, Lang};
+use crate::findings::{self, FindingCounts, Lang, Spool};
 use crate::ingest::{self, InputError, InputFile, Message, ReadOptions};
 use crate::ledger::Ledgers;
 use crate::model::{RuleId, Severity};
@@ -242,22 +242,22 @@ pub struct JudgeSummary {
     pub days: usize,
     pub events: u64,
     pub duplicates: u64,
-    pub findings: Vec<Finding>,
+    pub findings: FindingCounts,
     pub pending: Vec<PendingChange>,
     pub elapsed: Duration,
     /// Of `elapsed`: bringing back, sorting and deduplicating the days.
     pub assemble: Duration,
 }
 
-/// Writes the findings file (if asked for) and puts the rejects file in place.
+/// Writes the findings file (if asked for, with `write`) and puts the rejects file in
+/// place.
 pub fn write_outputs(
     findings_path: Option<&std::path::Path>,
-    found: &[Finding],
-    lang: Lang,
+    write: impl FnOnce(&std::path::Path) -> Result<(), findings::FindingsError>,
     rejects: Option<RejectsWriter>,
 ) -> Result<(), Error> {
     if let Some(path) = findings_path {
-        findings::write(path, found, lang)?;
+        write(path)?;
     }
     if let Some(w) = rejects {
         w.finish()?;
@@ -267,10 +267,10 @@ pub fn write_outputs(
 
 /// The exit status of `cli.md`: 2 when an input could not be read (the others were
 /// judged), else 1 when a finding reaches `fail_on`, else 0.
-pub fn exit_status(findings: &[Finding], fail_on: Option<Severity>, read: &ReadSummary) -> Exit {
+pub fn exit_status(found: &FindingCounts, fail_on: Option<Severity>, read: &ReadSummary) -> Exit {
     if !read.input_errors.is_empty() {
         Exit::Error
-    } else if fail_on.is_some_and(|level| findings.iter().any(|f| f.severity() >= level)) {
+    } else if fail_on.is_some_and(|level| found.max_severity().is_some_and(|max| max >= level)) {
         Exit::Findings
     } else {
         Exit::Success
@@ -337,25 +337,23 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     let judge_start = Instant::now();
     let mut detector = Detector::new(Arc::clone(&ledgers));
     let mut judge = JudgeSummary::default();
+    let mut spool = Spool::default();
     let spilled = store.spilled_bytes;
     for_each_day(store, |day, assembled| {
         judge.assemble += assembled;
         judge.days += 1;
         judge.events += day.batch.num_rows() as u64;
         judge.duplicates += day.duplicates;
-        judge
-            .findings
-            .extend(detector.judge_day(day.day, &day.batch)?);
+        spool.extend(detector.judge_day(day.day, &day.batch)?)?;
         Ok(())
     })?;
     judge.pending = detector.pending_changes();
-    findings::sort(&mut judge.findings);
+    judge.findings = spool.counts().clone();
     judge.elapsed = judge_start.elapsed();
 
     write_outputs(
         args.findings.as_deref(),
-        &judge.findings,
-        args.common.lang,
+        |path| findings::write_spool(path, spool, args.common.lang),
         rejects,
     )?;
     if !args.common.quiet {
@@ -496,14 +494,9 @@ pub fn render_summary(
             thousands(judge.duplicates)
         ),
     )];
-    let mut per_rule: BTreeMap<RuleId, u64> = BTreeMap::new();
-    let mut per_severity: BTreeMap<Severity, u64> = BTreeMap::new();
-    for f in &judge.findings {
-        *per_rule.entry(f.rule).or_default() += 1;
-        *per_severity.entry(f.severity()).or_default() += 1;
-    }
-    let sev = |v: Severity| per_severity.get(&v).copied().unwrap_or(0);
-    let n = thousands(judge.findings.len() as u64);
+    let per_rule = &judge.findings.per_rule;
+    let sev = |v: Severity| judge.findings.per_severity.get(&v).copied().unwrap_or(0);
+    let n = thousands(judge.findings.total);
     let (h, m, l) = (
         sev(Severity::High),
         sev(Severity::Medium),

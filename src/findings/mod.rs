@@ -7,6 +7,7 @@
 
 mod batch;
 mod message;
+mod spool;
 mod write;
 
 pub use batch::{
@@ -14,7 +15,8 @@ pub use batch::{
     to_file_batch, to_record_batch,
 };
 pub use message::message;
-pub use write::{Format, write, write_csv, write_jsonl, write_parquet, write_to};
+pub use spool::{FindingCounts, Spool};
+pub use write::{Format, write, write_csv, write_jsonl, write_parquet, write_spool, write_to};
 
 use std::path::{Path, PathBuf};
 

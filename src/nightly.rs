@@ -26,7 +26,7 @@ use crate::archive::{Archive, DayJob, Kind, StagedFile, StateJob, Transaction};
 use crate::days::DayStore;
 use crate::detect::{Detector, State};
 use crate::error::{Error, Exit};
-use crate::findings::{self, Finding, Lang};
+use crate::findings::{self, FindingCounts, Lang, Spool};
 use crate::ledger::Ledgers;
 use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
@@ -77,14 +77,17 @@ Exit status: 0 success, 1 a finding at or above --fail-on judged by this run,
 2 an error (an unreadable input or ledger, the archive locked or damaged).";
 
 /// What one night did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct NightReport {
     pub new_events: u64,
     pub already_archived: u64,
     pub duplicates: u64,
     pub days_changed: Vec<Day>,
     pub days_judged: Vec<Day>,
-    pub findings: Vec<Finding>,
+    /// The findings judged by this run (bounded memory: sorted runs spill to disk).
+    pub findings: Spool,
+    /// How many, per rule and severity.
+    pub counts: FindingCounts,
     pub pending: usize,
 }
 
@@ -158,10 +161,11 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
         .transpose()?;
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
-    let report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
+    let mut report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
+    let found = std::mem::take(&mut report.findings);
     write_outputs(
         args.findings.as_deref(),
-        |path| findings::write(path, &report.findings, args.common.lang),
+        |path| findings::write_spool(path, found, args.common.lang),
         rejects,
     )?;
     if !args.common.quiet {
@@ -170,11 +174,7 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
             render(&read, &report, args.common.lang, start.elapsed())
         );
     }
-    Ok(exit_status(
-        &findings::FindingCounts::of(&report.findings),
-        args.fail_on,
-        &read,
-    ))
+    Ok(exit_status(&report.counts, args.fail_on, &read))
 }
 
 /// The archive half of the nightly job, given the night's events in `store`.
@@ -324,7 +324,7 @@ pub fn ingest_days(
             let state = detector.state();
             let job = txn.stage_state(day)?;
             report.days_judged.push(day);
-            report.findings.extend(found);
+            report.findings.extend(found)?;
             if night_done {
                 // Only here can the night settle: compare with the archived state.
                 let bytes = state.to_json()?;
@@ -341,7 +341,7 @@ pub fn ingest_days(
     })?;
     report.pending = detector.pending_changes().len();
     txn.commit()?;
-    findings::sort(&mut report.findings);
+    report.counts = report.findings.counts().clone();
     Ok(report)
 }
 
@@ -455,11 +455,12 @@ fn render(
     let (nc, nj) = (night.days_changed.len(), night.days_judged.len());
     let (new, old, dup) = (night.new_events, night.already_archived, night.duplicates);
     let high = night
-        .findings
-        .iter()
-        .filter(|f| f.severity() == Severity::High)
-        .count();
-    let (n, p, secs) = (night.findings.len(), night.pending, total.as_secs_f64());
+        .counts
+        .per_severity
+        .get(&Severity::High)
+        .copied()
+        .unwrap_or(0);
+    let (n, p, secs) = (night.counts.total, night.pending, total.as_secs_f64());
     let mut s = pick(
         lang,
         "取込結果 (tenken ingest)\n".into(),

@@ -201,6 +201,25 @@ macro_rules! bytes {
     }};
 }
 
+/// A list value: a presence byte, its length, then its items (either offset width).
+fn encode_list<O: arrow_array::OffsetSizeTrait>(
+    a: &arrow_array::GenericListArray<O>,
+    sink: &mut Sink<'_>,
+    column: &str,
+) -> Result<(), UnsupportedType> {
+    for i in 0..a.len() {
+        if a.is_null(i) {
+            sink.null();
+        } else {
+            let v: Arc<dyn Array> = a.value(i);
+            sink.buf.push(1);
+            sink.put_len(v.len());
+            encode(&v, sink, column)?;
+        }
+    }
+    Ok(())
+}
+
 fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), UnsupportedType> {
     let unsupported = || UnsupportedType {
         column: column.to_owned(),
@@ -282,32 +301,8 @@ fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), Uns
                 }
             }
         }
-        DataType::List(_) => {
-            let a = array.as_list::<i32>();
-            for i in 0..a.len() {
-                if a.is_null(i) {
-                    sink.null();
-                } else {
-                    let v: Arc<dyn Array> = a.value(i);
-                    sink.buf.push(1);
-                    sink.put_len(v.len());
-                    encode(&v, sink, column)?;
-                }
-            }
-        }
-        DataType::LargeList(_) => {
-            let a = array.as_list::<i64>();
-            for i in 0..a.len() {
-                if a.is_null(i) {
-                    sink.null();
-                } else {
-                    let v: Arc<dyn Array> = a.value(i);
-                    sink.buf.push(1);
-                    sink.put_len(v.len());
-                    encode(&v, sink, column)?;
-                }
-            }
-        }
+        DataType::List(_) => encode_list(array.as_list::<i32>(), sink, column)?,
+        DataType::LargeList(_) => encode_list(array.as_list::<i64>(), sink, column)?,
         _ => return Err(unsupported()),
     }
     Ok(())

@@ -31,7 +31,9 @@ use crate::ledger::Ledgers;
 use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
 use crate::output::RejectsWriter;
-use crate::scan::{CommonArgs, exit_status, pick, read_into_days, render_read, write_outputs};
+use crate::scan::{
+    CommonArgs, exit_status, parse_severity, pick, read_into_days, render_read, write_outputs,
+};
 use crate::time::{Day, format_day};
 
 /// Flags of `tenken ingest`.
@@ -60,7 +62,7 @@ pub struct IngestArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Exit with status 1 when this run judges a finding of this severity or higher.
-    #[arg(long, value_name = "SEVERITY", value_parser = |s: &str| s.parse::<Severity>().map_err(|e| e.to_string()))]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
 }
 
@@ -86,8 +88,6 @@ pub struct NightReport {
     pub days_judged: Vec<Day>,
     /// The findings judged by this run (bounded memory: sorted runs spill to disk).
     pub findings: Spool,
-    /// How many, per rule and severity.
-    pub counts: FindingCounts,
     pub pending: usize,
 }
 
@@ -162,7 +162,9 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
     let mut store = DayStore::new(args.common.days_options());
     let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
     let mut report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
+    // The spool goes to the findings file; its counts stay for the summary and exit status.
     let found = std::mem::take(&mut report.findings);
+    let counts = found.counts().clone();
     write_outputs(
         args.findings.as_deref(),
         |path| findings::write_spool(path, found, args.common.lang),
@@ -171,10 +173,10 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
     if !args.common.quiet {
         print!(
             "{}",
-            render(&read, &report, args.common.lang, start.elapsed())
+            render(&read, &report, &counts, args.common.lang, start.elapsed())
         );
     }
-    Ok(exit_status(&report.counts, args.fail_on, &read))
+    Ok(exit_status(&counts, args.fail_on, &read))
 }
 
 /// The archive half of the nightly job, given the night's events in `store`.
@@ -341,7 +343,6 @@ pub fn ingest_days(
     })?;
     report.pending = detector.pending_changes().len();
     txn.commit()?;
-    report.counts = report.findings.counts().clone();
     Ok(report)
 }
 
@@ -443,6 +444,7 @@ fn merge_night_day(
 fn render(
     read: &crate::scan::ReadSummary,
     night: &NightReport,
+    counts: &FindingCounts,
     lang: Lang,
     total: Duration,
 ) -> String {
@@ -454,13 +456,12 @@ fn render(
     let (changed, judged) = (days(&night.days_changed), days(&night.days_judged));
     let (nc, nj) = (night.days_changed.len(), night.days_judged.len());
     let (new, old, dup) = (night.new_events, night.already_archived, night.duplicates);
-    let high = night
-        .counts
+    let high = counts
         .per_severity
         .get(&Severity::High)
         .copied()
         .unwrap_or(0);
-    let (n, p, secs) = (night.counts.total, night.pending, total.as_secs_f64());
+    let (n, p, secs) = (counts.total, night.pending, total.as_secs_f64());
     let mut s = pick(
         lang,
         "取込結果 (tenken ingest)\n".into(),

@@ -77,7 +77,8 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
+/// Parses `--fail-on` (low, medium, high).
+pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse::<Severity>().map_err(|e| e.to_string())
 }
 

@@ -28,6 +28,7 @@ use arrow_array::{
 use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
+use crate::detect::DayRows;
 use crate::normalize::schema::{col, event_schema};
 use crate::time::{Day, jst_day};
 
@@ -103,7 +104,7 @@ impl GlobalDict {
 
 /// Where a day's rows are.
 #[derive(Debug, Default)]
-struct DayRows {
+struct Filed {
     memory: Vec<RecordBatch>,
     memory_bytes: usize,
     /// Byte ranges of IPC segments in the spill file.
@@ -111,12 +112,15 @@ struct DayRows {
     rows: usize,
 }
 
-/// One day's events, ready for the rules and the archive.
+/// One day's events, ready for the rules and the archive: the rows as they were filed
+/// (event schema, one dictionary per column shared by every part) and the day's order
+/// over them.
 #[derive(Debug, Clone)]
 pub struct DayEvents {
     pub day: Day,
-    /// Event schema; sorted by (timestamp, event_id, source file, source line); unique ids.
-    pub batch: RecordBatch,
+    pub parts: Vec<RecordBatch>,
+    /// `(part, row)` sorted by (timestamp, event_id, source file, source line); unique ids.
+    pub order: Vec<(u32, u32)>,
     /// Rows dropped because their `event_id` was already in this day.
     pub duplicates: u64,
 }
@@ -143,7 +147,7 @@ impl Default for DaysOptions {
 #[derive(Debug)]
 pub struct DayStore {
     dicts: Vec<GlobalDict>,
-    days: BTreeMap<Day, DayRows>,
+    days: BTreeMap<Day, Filed>,
     memory_bytes: usize,
     options: DaysOptions,
     spill: Option<File>,
@@ -329,8 +333,16 @@ impl DayStore {
             .as_mut()
             .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
         file.seek(SeekFrom::Start(at)).map_err(err)?;
-        let mut bytes = vec![0u8; len as usize];
-        file.read_exact(&mut bytes).map_err(err)?;
+        // Read into spare capacity: zeroing a buffer that is about to be overwritten
+        // costs as much as a copy.
+        let mut bytes = Vec::with_capacity(len as usize);
+        let read = (&mut *file)
+            .take(len)
+            .read_to_end(&mut bytes)
+            .map_err(err)?;
+        if read as u64 != len {
+            return Err(err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)));
+        }
         // The decoded columns point into `bytes` instead of being copied out of it (the
         // writer pads every buffer to 8 bytes; a misaligned one would be copied).
         let mut buffer = Buffer::from_vec(bytes);
@@ -355,16 +367,22 @@ impl DayStore {
         for (at, len) in rows.spilled {
             batches.extend(self.read_segment(at, len)?);
         }
-        let (batch, duplicates) = self.assemble(&batches)?;
+        let (parts, order, duplicates) = self.assemble(&batches)?;
         Ok(Some(DayEvents {
             day,
-            batch,
+            parts,
+            order,
             duplicates,
         }))
     }
 
-    /// Sorts and deduplicates one day's stored batches into an event-schema batch.
-    fn assemble(&mut self, batches: &[RecordBatch]) -> Result<(RecordBatch, u64), DaysError> {
+    /// Sorts and deduplicates one day's stored batches: the parts in the event schema, the
+    /// order over them, and the number of duplicates dropped.
+    #[allow(clippy::type_complexity)]
+    fn assemble(
+        &mut self,
+        batches: &[RecordBatch],
+    ) -> Result<(Vec<RecordBatch>, Vec<(u32, u32)>, u64), DaysError> {
         // Rank source files by path so that ties break the same way whatever the order
         // the files were read in.
         let file_dict = DICT_COLUMNS
@@ -403,51 +421,112 @@ impl DayStore {
             );
         }
         // Each batch is mostly a time-ordered run of one file, so the adaptive stable sort
-        // merges runs instead of sorting from scratch; the key is a total order (ids are
-        // unique per (file, line)), so stability changes nothing in the result.
-        order.sort_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let (ca, cb) = (&cols[a.1 as usize], &cols[b.1 as usize]);
-                let (ra, rb) = (a.2 as usize, b.2 as usize);
-                ca.1.value(ra)
-                    .cmp(cb.1.value(rb))
-                    .then_with(|| {
-                        let fa = file_rank.get(ca.2.value(ra) as usize).copied().unwrap_or(0);
-                        let fb = file_rank.get(cb.2.value(rb) as usize).copied().unwrap_or(0);
-                        fa.cmp(&fb)
-                    })
-                    .then_with(|| ca.3.value(ra).cmp(&cb.3.value(rb)))
-            })
-        });
+        // merges runs instead of sorting from scratch. It compares timestamps alone; the
+        // rare rows sharing a timestamp are then put in full key order among themselves.
+        // The key is a total order (ids are unique per (file, line)), so the result is the
+        // one sort by the whole key would give.
+        order.sort_by_key(|e| e.0);
+        let full = |a: &(i64, u32, u32), b: &(i64, u32, u32)| {
+            let (ca, cb) = (&cols[a.1 as usize], &cols[b.1 as usize]);
+            let (ra, rb) = (a.2 as usize, b.2 as usize);
+            ca.1.value(ra)
+                .cmp(cb.1.value(rb))
+                .then_with(|| {
+                    let fa = file_rank.get(ca.2.value(ra) as usize).copied().unwrap_or(0);
+                    let fb = file_rank.get(cb.2.value(rb) as usize).copied().unwrap_or(0);
+                    fa.cmp(&fb)
+                })
+                .then_with(|| ca.3.value(ra).cmp(&cb.3.value(rb)))
+        };
+        for tie in order.chunk_by_mut(|a, b| a.0 == b.0) {
+            if tie.len() > 1 {
+                tie.sort_by(full);
+            }
+        }
         let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::with_capacity(order.len());
-        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(order.len());
+        let mut picks: Vec<(u32, u32)> = Vec::with_capacity(order.len());
         let mut duplicates = 0u64;
         for &(_, bi, r) in &order {
             if seen.insert(cols[bi as usize].1.value(r as usize)) {
-                picks.push((bi as usize, r as usize));
+                picks.push((bi, r));
             } else {
                 duplicates += 1;
             }
         }
         drop(seen);
-        let arrays: Vec<ArrayRef> = (0..STORED_SCHEMA.fields().len())
-            .map(|c| {
-                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-                arrow_select::interleave::interleave(&parts, &picks)
-            })
+        let parts = batches
+            .iter()
+            .map(|b| self.event_part(b))
             .collect::<Result<_, _>>()?;
-        let mut columns = Vec::with_capacity(arrays.len());
-        for (c, array) in arrays.into_iter().enumerate() {
-            match DICT_COLUMNS.iter().position(|&d| d == c) {
-                Some(d) => {
-                    let keys = array.as_primitive::<Int32Type>().clone();
-                    let dict = DictionaryArray::<Int32Type>::try_new(keys, self.dicts[d].array())?;
-                    columns.push(Arc::new(dict) as ArrayRef);
-                }
-                None => columns.push(array),
-            }
+        Ok((parts, picks, duplicates))
+    }
+
+    /// A stored batch in the event schema: the run-wide keys over the run-wide values.
+    fn event_part(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DaysError> {
+        let mut columns = batch.columns().to_vec();
+        for (d, &c) in DICT_COLUMNS.iter().enumerate() {
+            let keys = batch.column(c).as_primitive::<Int32Type>().clone();
+            let dict = DictionaryArray::<Int32Type>::try_new(keys, self.dicts[d].array())?;
+            columns[c] = Arc::new(dict);
         }
-        Ok((RecordBatch::try_new(event_schema(), columns)?, duplicates))
+        Ok(RecordBatch::try_new(event_schema(), columns)?)
+    }
+}
+
+impl DayEvents {
+    /// Rows of the day (duplicates dropped).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether the day has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The rows as the rules read them.
+    pub fn rows(&self) -> DayRows<'_> {
+        DayRows {
+            parts: &self.parts,
+            order: Some(&self.order),
+        }
+    }
+
+    /// The day as one sorted batch, as the archive stores it.
+    pub fn to_batch(&self) -> Result<RecordBatch, DaysError> {
+        let picks: Vec<(usize, usize)> = self
+            .order
+            .iter()
+            .map(|&(p, r)| (p as usize, r as usize))
+            .collect();
+        let schema = event_schema();
+        let Some(first) = self.parts.first() else {
+            return Ok(RecordBatch::new_empty(schema));
+        };
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for c in 0..schema.fields().len() {
+            let array = if DICT_COLUMNS.contains(&c) {
+                // Every part shares the run-wide values: interleave the keys alone.
+                let keys: Vec<&Int32Array> = self
+                    .parts
+                    .iter()
+                    .map(|b| b.column(c).as_dictionary::<Int32Type>().keys())
+                    .collect();
+                let parts: Vec<&dyn Array> = keys.iter().map(|k| *k as &dyn Array).collect();
+                let keys = arrow_select::interleave::interleave(&parts, &picks)?;
+                let values = Arc::clone(first.column(c).as_dictionary::<Int32Type>().values());
+                Arc::new(DictionaryArray::<Int32Type>::try_new(
+                    keys.as_primitive::<Int32Type>().clone(),
+                    values,
+                )?) as ArrayRef
+            } else {
+                let parts: Vec<&dyn Array> =
+                    self.parts.iter().map(|b| b.column(c).as_ref()).collect();
+                arrow_select::interleave::interleave(&parts, &picks)?
+            };
+            columns.push(array);
+        }
+        Ok(RecordBatch::try_new(schema, columns)?)
     }
 }
 
@@ -527,12 +606,12 @@ mod tests {
         store.push(&b).unwrap();
         let days = drain(&mut store);
         assert_eq!(days.len(), 2);
-        assert_eq!(ids(&days[0].batch), ["E0", "E1", "E2"]);
+        assert_eq!(ids(&days[0].to_batch().unwrap()), ["E0", "E1", "E2"]);
         assert_eq!(days[0].duplicates, 1);
         // The kept E2 is a.csv's (files rank by path), whatever the push order.
-        assert_eq!(terminals(&days[0].batch), ["T3", "T1", "T9"]);
-        assert_eq!(ids(&days[1].batch), ["E3"]);
-        assert_eq!(terminals(&days[1].batch), ["T2"]);
+        assert_eq!(terminals(&days[0].to_batch().unwrap()), ["T3", "T1", "T9"]);
+        assert_eq!(ids(&days[1].to_batch().unwrap()), ["E3"]);
+        assert_eq!(terminals(&days[1].to_batch().unwrap()), ["T2"]);
         assert_eq!(crate::time::format_day(days[1].day), "2026-04-02");
     }
 
@@ -572,10 +651,7 @@ mod tests {
             "{in_memory:?}"
         );
         assert!(first_spilled >= 1, "{in_memory:?}");
-        let sizes: Vec<usize> = drain(&mut store)
-            .iter()
-            .map(|d| d.batch.num_rows())
-            .collect();
+        let sizes: Vec<usize> = drain(&mut store).iter().map(|d| d.len()).collect();
         assert_eq!(sizes, [5, 4, 3, 2, 1]);
     }
 
@@ -612,8 +688,9 @@ mod tests {
         assert_eq!(p.len(), 9);
         for (x, y) in p.iter().zip(&t) {
             assert_eq!(x.day, y.day);
-            assert_eq!(ids(&x.batch), ids(&y.batch));
-            assert_eq!(terminals(&x.batch), terminals(&y.batch));
+            let (x, y) = (x.to_batch().unwrap(), y.to_batch().unwrap());
+            assert_eq!(ids(&x), ids(&y));
+            assert_eq!(terminals(&x), terminals(&y));
         }
     }
 }

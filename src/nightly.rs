@@ -432,8 +432,9 @@ fn merge_night_day(
 ) -> Result<Option<RecordBatch>, Error> {
     report.duplicates += day.duplicates;
     let archived = archive.read_day(Kind::Events, day.day)?;
-    let (merged, added) = merge_day(archived, &day.batch)?;
-    report.already_archived += day.batch.num_rows() as u64 - added;
+    let batch = day.to_batch()?;
+    let (merged, added) = merge_day(archived, &batch)?;
+    report.already_archived += batch.num_rows() as u64 - added;
     report.new_events += added;
     if merged.is_some() {
         report.days_changed.push(day.day);

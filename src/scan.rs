@@ -343,9 +343,9 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     for_each_day(store, |day, assembled| {
         judge.assemble += assembled;
         judge.days += 1;
-        judge.events += day.batch.num_rows() as u64;
+        judge.events += day.len() as u64;
         judge.duplicates += day.duplicates;
-        spool.extend(detector.judge_day(day.day, &day.batch)?)?;
+        spool.extend(detector.judge_rows(day.day, day.rows())?)?;
         Ok(())
     })?;
     judge.pending = detector.pending_changes();

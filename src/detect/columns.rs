@@ -10,6 +10,9 @@
 //! sorted by `(timestamp, event_id)`, ids unique) is checked here rather than trusted: the
 //! window and session semantics silently go wrong on unsorted input.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch, StringArray};
@@ -28,6 +31,74 @@ use crate::time::{self, Day};
 /// The symbol of an absent value.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// One day's rows as they are handed to the rules: one or more batches of the event
+/// schema and the day's order over them.
+///
+/// The day store files each input batch's rows under their date and sorts the day by
+/// reference, as `(part, row)` pairs; gathering every column into one sorted batch would
+/// copy each string once more for nothing when the rules read only a few of them. A single
+/// batch already in order needs no `order`.
+#[derive(Debug, Clone, Copy)]
+pub struct DayRows<'a> {
+    pub parts: &'a [RecordBatch],
+    /// `order[i]` is the `(part, row)` of the day's `i`-th row; `None`: part 0 as it is.
+    pub order: Option<&'a [(u32, u32)]>,
+}
+
+impl<'a> DayRows<'a> {
+    /// One batch, already in the day's order.
+    pub fn single(batch: &'a RecordBatch) -> DayRows<'a> {
+        DayRows {
+            parts: std::slice::from_ref(batch),
+            order: None,
+        }
+    }
+
+    /// Number of rows of the day.
+    pub fn len(&self) -> usize {
+        match self.order {
+            Some(o) => o.len(),
+            None => self.parts.first().map_or(0, RecordBatch::num_rows),
+        }
+    }
+
+    /// Whether the day has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every `(part, row)` of `order` within the parts.
+    fn check(&self) -> Result<(), DetectError> {
+        let Some(order) = self.order else {
+            return Ok(());
+        };
+        let sizes: Vec<u32> = self.parts.iter().map(|b| b.num_rows() as u32).collect();
+        let bad = order
+            .iter()
+            .find(|&&(p, r)| sizes.get(p as usize).is_none_or(|&n| r >= n));
+        match bad {
+            Some(&(part, row)) => Err(DetectError::Schema {
+                column: "(order)",
+                found: format!("row {row} of part {part}, beyond the {} parts", sizes.len()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// One value per row of the day, in order, from each part's `values`.
+    fn gather<T: Copy>(&self, values: Vec<&'a [T]>) -> Cow<'a, [T]> {
+        match self.order {
+            None => Cow::Borrowed(values.first().copied().unwrap_or(&[])),
+            Some(order) => Cow::Owned(
+                order
+                    .iter()
+                    .map(|&(p, r)| values[p as usize][r as usize])
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// A dictionary column as per-row symbols over its distinct values.
 #[derive(Debug)]
 pub(crate) struct DictCol<'a> {
@@ -38,47 +109,73 @@ pub(crate) struct DictCol<'a> {
 }
 
 impl<'a> DictCol<'a> {
-    fn new(batch: &'a RecordBatch, c: usize) -> Result<DictCol<'a>, DetectError> {
-        let dict = dictionary(batch, c)?;
-        let values = dict.values().as_string_opt::<i32>().ok_or_else(|| {
-            schema_error(
-                c,
-                format!("dictionary values of type {}", dict.values().data_type()),
-            )
-        })?;
-        // Map dictionary keys to symbols over distinct, non-null values: a dictionary may
-        // hold a value twice, and the rules compare values, not keys.
-        let mut distinct: Vec<&'a str> = Vec::with_capacity(values.len());
-        let mut seen: HashMap<&'a str, u32> = HashMap::with_capacity(values.len());
-        let key_to_sym: Vec<u32> = (0..values.len())
-            .map(|k| {
-                if values.is_null(k) {
-                    return NONE;
-                }
-                let v = values.value(k);
-                *seen.entry(v).or_insert_with(|| {
-                    distinct.push(v);
-                    (distinct.len() - 1) as u32
+    fn new(rows: DayRows<'a>, c: usize) -> Result<DictCol<'a>, DetectError> {
+        // Map each part's dictionary keys to symbols over distinct, non-null values: a
+        // dictionary may hold a value twice, parts may have different dictionaries, and the
+        // rules compare values, not keys. Parts sharing one dictionary share the mapping.
+        let mut distinct: Vec<&'a str> = Vec::new();
+        let mut seen: HashMap<&'a str, u32> = HashMap::new();
+        // `maps[map_of[p]]` maps part `p`'s keys.
+        let mut maps: Vec<Vec<u32>> = Vec::new();
+        let mut map_of: Vec<usize> = Vec::with_capacity(rows.parts.len());
+        let mut keys: Vec<&'a DictionaryArray<Int32Type>> = Vec::with_capacity(rows.parts.len());
+        let mut last: Option<&'a ArrayRef> = None;
+        for batch in rows.parts {
+            let dict = dictionary(batch, c)?;
+            keys.push(dict);
+            if let Some(prev) = last
+                && Arc::ptr_eq(prev, dict.values())
+                && !maps.is_empty()
+            {
+                map_of.push(maps.len() - 1);
+                continue;
+            }
+            let values = dict.values().as_string_opt::<i32>().ok_or_else(|| {
+                schema_error(
+                    c,
+                    format!("dictionary values of type {}", dict.values().data_type()),
+                )
+            })?;
+            let map: Vec<u32> = (0..values.len())
+                .map(|k| {
+                    if values.is_null(k) {
+                        return NONE;
+                    }
+                    let v = values.value(k);
+                    *seen.entry(v).or_insert_with(|| {
+                        distinct.push(v);
+                        (distinct.len() - 1) as u32
+                    })
                 })
+                .collect();
+            maps.push(map);
+            map_of.push(maps.len() - 1);
+            last = Some(dict.values());
+        }
+        // Per part: its keys, their nulls, and its key-to-symbol map.
+        let lookup: Vec<(&[i32], Option<&arrow_buffer::NullBuffer>, &[u32])> = keys
+            .iter()
+            .zip(&map_of)
+            .map(|(d, &m)| {
+                let k = d.keys();
+                (k.values().as_ref(), k.nulls(), maps[m].as_slice())
             })
             .collect();
-        let keys = dict.keys();
-        let raw = keys.values();
-        let syms = if keys.null_count() == 0 {
-            raw.iter()
-                .map(|&k| key_to_sym.get(k as usize).copied().unwrap_or(NONE))
-                .collect()
-        } else {
-            raw.iter()
-                .enumerate()
-                .map(|(i, &k)| {
-                    if keys.is_null(i) {
-                        NONE
-                    } else {
-                        key_to_sym.get(k as usize).copied().unwrap_or(NONE)
-                    }
-                })
-                .collect()
+        let sym = |(keys, nulls, map): &(&[i32], Option<&arrow_buffer::NullBuffer>, &[u32]),
+                   r: usize| {
+            if nulls.is_some_and(|n| n.is_null(r)) {
+                NONE
+            } else {
+                map.get(keys[r] as usize).copied().unwrap_or(NONE)
+            }
+        };
+        let syms = match (rows.order, lookup.first()) {
+            (Some(order), _) => order
+                .iter()
+                .map(|&(p, r)| sym(&lookup[p as usize], r as usize))
+                .collect(),
+            (None, Some(part)) => (0..part.0.len()).map(|r| sym(part, r)).collect(),
+            (None, None) => Vec::new(),
         };
         Ok(DictCol {
             syms,
@@ -104,18 +201,56 @@ impl<'a> DictCol<'a> {
     }
 }
 
+/// A string column of the day, read through the day's order.
+#[derive(Debug, Clone)]
+pub(crate) struct Strs<'a> {
+    parts: Vec<&'a StringArray>,
+    order: Option<&'a [(u32, u32)]>,
+}
+
+impl<'a> Strs<'a> {
+    fn new(rows: DayRows<'a>, c: usize) -> Result<Strs<'a>, DetectError> {
+        Ok(Strs {
+            parts: rows
+                .parts
+                .iter()
+                .map(|b| text(b, c))
+                .collect::<Result<_, _>>()?,
+            order: rows.order,
+        })
+    }
+
+    #[inline]
+    fn at(&self, row: usize) -> (&'a StringArray, usize) {
+        match self.order {
+            None => (self.parts[0], row),
+            Some(order) => {
+                let (p, r) = order[row];
+                (self.parts[p as usize], r as usize)
+            }
+        }
+    }
+
+    /// The value of `row`, `None` if null.
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<&'a str> {
+        let (a, r) = self.at(row);
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn null_count(&self) -> usize {
+        self.parts.iter().map(|a| a.null_count()).sum()
+    }
+}
+
 /// A text column; empty text counts as absent, like an empty CSV field.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TextCol<'a>(pub &'a StringArray);
+#[derive(Debug, Clone)]
+pub(crate) struct TextCol<'a>(Strs<'a>);
 
 impl<'a> TextCol<'a> {
     #[inline]
     pub fn get(&self, row: usize) -> Option<&'a str> {
-        if self.0.is_null(row) {
-            return None;
-        }
-        let v = self.0.value(row);
-        (!v.is_empty()).then_some(v)
+        self.0.get(row).filter(|v| !v.is_empty())
     }
 }
 
@@ -130,8 +265,8 @@ pub(crate) struct DayCtx<'a> {
     /// The latest event time of all input so far, this day included.
     pub latest: Option<i64>,
     pub len: usize,
-    pub ts: &'a [i64],
-    pub event_id: &'a StringArray,
+    pub ts: Cow<'a, [i64]>,
+    pub event_id: Strs<'a>,
     pub op: Vec<Op>,
     /// `result == "OK"`.
     pub ok: Vec<bool>,
@@ -142,13 +277,13 @@ pub(crate) struct DayCtx<'a> {
     pub result: DictCol<'a>,
     pub source_file: DictCol<'a>,
     pub target: TextCol<'a>,
-    pub record_count: &'a [i64],
+    pub record_count: Cow<'a, [i64]>,
     pub request_no: TextCol<'a>,
     pub approval_no: TextCol<'a>,
     pub ref_event_id: TextCol<'a>,
     pub detail: TextCol<'a>,
     pub extras: TextCol<'a>,
-    pub source_line: &'a [u64],
+    pub source_line: Cow<'a, [u64]>,
 }
 
 fn schema_error(c: usize, found: String) -> DetectError {
@@ -196,45 +331,60 @@ fn text(batch: &RecordBatch, c: usize) -> Result<&StringArray, DetectError> {
 }
 
 impl<'a> DayCtx<'a> {
-    /// Checks `batch` against the event schema and the day contract, and lays it out.
+    /// Checks `rows` against the event schema and the day contract, and lays them out.
     /// `latest` is the latest event time of the days judged before.
     pub fn new(
         day: Day,
-        batch: &'a RecordBatch,
+        rows: DayRows<'a>,
         ledgers: &'a Ledgers,
         index: &'a LedgerIndex,
         latest: Option<i64>,
     ) -> Result<DayCtx<'a>, DetectError> {
-        let len = batch.num_rows();
-        let event_id = text(batch, col::EVENT_ID)?;
-        column(batch, col::TIMESTAMP, &timestamp_type())?;
-        let ts_array = batch
-            .column(col::TIMESTAMP)
-            .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()
-            .ok_or_else(|| schema_error(col::TIMESTAMP, "not milliseconds".into()))?;
+        rows.check()?;
+        let len = rows.len();
+        let event_id = Strs::new(rows, col::EVENT_ID)?;
+        let mut ts_parts = Vec::with_capacity(rows.parts.len());
+        let mut record_counts = Vec::with_capacity(rows.parts.len());
+        let mut source_lines = Vec::with_capacity(rows.parts.len());
+        let mut ts_nulls = 0;
+        for batch in rows.parts {
+            column(batch, col::TIMESTAMP, &timestamp_type())?;
+            let ts = batch
+                .column(col::TIMESTAMP)
+                .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()
+                .ok_or_else(|| schema_error(col::TIMESTAMP, "not milliseconds".into()))?;
+            ts_nulls += ts.null_count();
+            ts_parts.push(ts.values().as_ref());
+            column(batch, col::RECORD_COUNT, &DataType::Int64)?;
+            record_counts.push(
+                batch
+                    .column(col::RECORD_COUNT)
+                    .as_primitive::<arrow_array::types::Int64Type>()
+                    .values()
+                    .as_ref(),
+            );
+            column(batch, col::SOURCE_LINE, &DataType::UInt64)?;
+            source_lines.push(
+                batch
+                    .column(col::SOURCE_LINE)
+                    .as_primitive::<arrow_array::types::UInt64Type>()
+                    .values()
+                    .as_ref(),
+            );
+        }
         for (c, nulls) in [
             (col::EVENT_ID, event_id.null_count()),
-            (col::TIMESTAMP, ts_array.null_count()),
+            (col::TIMESTAMP, ts_nulls),
         ] {
             if nulls > 0 {
                 return Err(schema_error(c, format!("{nulls} absent values")));
             }
         }
-        let ts = ts_array.values().as_ref();
-        column(batch, col::RECORD_COUNT, &DataType::Int64)?;
-        let record_count = batch
-            .column(col::RECORD_COUNT)
-            .as_primitive::<arrow_array::types::Int64Type>()
-            .values()
-            .as_ref();
-        column(batch, col::SOURCE_LINE, &DataType::UInt64)?;
-        let source_line = batch
-            .column(col::SOURCE_LINE)
-            .as_primitive::<arrow_array::types::UInt64Type>()
-            .values()
-            .as_ref();
+        let ts = rows.gather(ts_parts);
+        let record_count = rows.gather(record_counts);
+        let source_line = rows.gather(source_lines);
 
-        let operation = DictCol::new(batch, col::OPERATION)?;
+        let operation = DictCol::new(rows, col::OPERATION)?;
         let op_of_sym = operation
             .values
             .iter()
@@ -250,18 +400,22 @@ impl<'a> DayCtx<'a> {
                 Some(&o) => op.push(o),
                 None => {
                     return Err(DetectError::UnknownOperation {
-                        value: format!("(absent) at event {}", event_id.value(row)),
+                        value: format!(
+                            "(absent) at event {}",
+                            event_id.get(row).unwrap_or_default()
+                        ),
                     });
                 }
             }
         }
-        let result = DictCol::new(batch, col::RESULT)?;
+        let result = DictCol::new(rows, col::RESULT)?;
         let ok_of_sym: Vec<bool> = result.values.iter().map(|v| *v == "OK").collect();
         let ok = result
             .syms
             .iter()
             .map(|&s| ok_of_sym.get(s as usize).copied().unwrap_or(false))
             .collect();
+        let text_col = |c| Strs::new(rows, c).map(TextCol);
 
         let ctx = DayCtx {
             day,
@@ -274,19 +428,19 @@ impl<'a> DayCtx<'a> {
             event_id,
             op,
             ok,
-            terminal: DictCol::new(batch, col::TERMINAL_ID)?,
-            operator: DictCol::new(batch, col::OPERATOR_ID)?,
-            auth_method: DictCol::new(batch, col::AUTH_METHOD)?,
-            business: DictCol::new(batch, col::BUSINESS_CODE)?,
+            terminal: DictCol::new(rows, col::TERMINAL_ID)?,
+            operator: DictCol::new(rows, col::OPERATOR_ID)?,
+            auth_method: DictCol::new(rows, col::AUTH_METHOD)?,
+            business: DictCol::new(rows, col::BUSINESS_CODE)?,
             result,
-            source_file: DictCol::new(batch, col::SOURCE_FILE)?,
-            target: TextCol(text(batch, col::TARGET_CODE)?),
+            source_file: DictCol::new(rows, col::SOURCE_FILE)?,
+            target: text_col(col::TARGET_CODE)?,
             record_count,
-            request_no: TextCol(text(batch, col::REQUEST_NO)?),
-            approval_no: TextCol(text(batch, col::APPROVAL_NO)?),
-            ref_event_id: TextCol(text(batch, col::REF_EVENT_ID)?),
-            detail: TextCol(text(batch, col::DETAIL)?),
-            extras: TextCol(text(batch, col::EXTRAS)?),
+            request_no: text_col(col::REQUEST_NO)?,
+            approval_no: text_col(col::APPROVAL_NO)?,
+            ref_event_id: text_col(col::REF_EVENT_ID)?,
+            detail: text_col(col::DETAIL)?,
+            extras: text_col(col::EXTRAS)?,
             source_line,
         };
         ctx.check_order()?;
@@ -310,7 +464,7 @@ impl<'a> DayCtx<'a> {
             if t < lo || t >= hi {
                 return Err(DetectError::WrongDay {
                     origin: self.origin(row),
-                    event_id: self.event_id.value(row).to_owned(),
+                    event_id: self.id(row).to_owned(),
                     timestamp: time::format_jst(t),
                     day: time::format_day(self.day),
                 });
@@ -319,14 +473,14 @@ impl<'a> DayCtx<'a> {
                 let p = row - 1;
                 let ordered = match self.ts[p].cmp(&t) {
                     std::cmp::Ordering::Less => true,
-                    std::cmp::Ordering::Equal => self.event_id.value(p) < self.event_id.value(row),
+                    std::cmp::Ordering::Equal => self.id(p) < self.id(row),
                     std::cmp::Ordering::Greater => false,
                 };
                 if !ordered {
                     return Err(DetectError::Unsorted {
                         origin: self.origin(row),
-                        event_id: self.event_id.value(row).to_owned(),
-                        previous: self.event_id.value(p).to_owned(),
+                        event_id: self.id(row).to_owned(),
+                        previous: self.id(p).to_owned(),
                     });
                 }
             }
@@ -368,7 +522,8 @@ impl<'a> DayCtx<'a> {
 
     #[inline]
     pub fn id(&self, row: usize) -> &'a str {
-        self.event_id.value(row)
+        // Checked non-null when the day was laid out.
+        self.event_id.get(row).unwrap_or_default()
     }
 
     /// The end of the group of rows sharing `row`'s timestamp (exclusive).

@@ -53,6 +53,7 @@ use crate::findings::Finding;
 use crate::ledger::Ledgers;
 use crate::model::{Op, RuleId};
 use crate::time::{self, Day};
+pub use columns::DayRows;
 use columns::{DayCtx, NONE};
 
 /// The rule engine cannot go on. Nothing of the day was judged.
@@ -265,6 +266,16 @@ impl Detector {
         &mut self,
         day: Day,
         events: &RecordBatch,
+    ) -> Result<Vec<Finding>, DetectError> {
+        self.judge_rows(day, DayRows::single(events))
+    }
+
+    /// [`Detector::judge_day`] over rows given as parts and an order over them: the
+    /// contract holds for the rows in that order.
+    pub fn judge_rows(
+        &mut self,
+        day: Day,
+        events: DayRows<'_>,
     ) -> Result<Vec<Finding>, DetectError> {
         if let Some(last) = self.state.last_day
             && day <= last

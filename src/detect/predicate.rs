@@ -443,6 +443,7 @@ pub(crate) fn covered(d: &DayCtx<'_>, row: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::DayRows;
     use crate::detect::index::LedgerIndex;
     use crate::detect::tests::support::{e, ledgers};
     use crate::normalize::batch_from_rows;
@@ -467,7 +468,14 @@ mod tests {
         let batch = batch_from_rows("p.csv", evs.iter().map(|e| e.row())).unwrap();
         let l = ledgers();
         let index = LedgerIndex::new(&l);
-        let d = DayCtx::new(crate::time::jst_day(evs[0].ts), &batch, &l, &index, None).unwrap();
+        let d = DayCtx::new(
+            crate::time::jst_day(evs[0].ts),
+            DayRows::single(&batch),
+            &l,
+            &index,
+            None,
+        )
+        .unwrap();
         let b = p.bind(&d);
         (0..d.len).filter(|&r| b.eval(&d, r)).collect()
     }
@@ -528,7 +536,7 @@ mod tests {
         let l = ledgers();
         let index = LedgerIndex::new(&l);
         let batch = batch_from_rows("p.csv", std::iter::empty()).unwrap();
-        let d = DayCtx::new(20_544, &batch, &l, &index, None).unwrap();
+        let d = DayCtx::new(20_544, DayRows::single(&batch), &l, &index, None).unwrap();
         let view = 1u16 << Op::View as u16;
         let p = Predicate::All(vec![Predicate::ops(&[Op::View]), Predicate::ok()]);
         assert_eq!(p.bind(&d).op_mask(), view);

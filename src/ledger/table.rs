@@ -378,16 +378,29 @@ pub(crate) fn stream_plain(
             return Plain::Declined;
         };
         let mut cells: Vec<&str> = Vec::with_capacity(columns.len() + 1);
-        for line in text.split('\n') {
-            // The `csv` reader ends a record at `\r`, `\n` or `\r\n`; a `\r` anywhere
-            // else is left to it.
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.contains('\r') {
-                return Plain::Declined;
+        let has_cr = memchr::memchr(b'\r', text.as_bytes()).is_some();
+        let mut line_start = 0;
+        let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+        for line_end in breaks {
+            let mut line = &text[line_start..line_end];
+            line_start = line_end + 1;
+            if has_cr {
+                // The `csv` reader ends a record at `\r`, `\n` or `\r\n`; a `\r` anywhere
+                // else is left to it.
+                line = line.strip_suffix('\r').unwrap_or(line);
+                if line.contains('\r') {
+                    return Plain::Declined;
+                }
             }
             cells.clear();
             // Space is the only whitespace left, so trimming spaces is `str::trim` here.
-            cells.extend(line.split(',').map(|c| c.trim_matches(' ')));
+            // The text is ASCII, so every comma is a character boundary.
+            let mut cell_start = 0;
+            for comma in memchr::memchr_iter(b',', line.as_bytes()) {
+                cells.push(line[cell_start..comma].trim_matches(' '));
+                cell_start = comma + 1;
+            }
+            cells.push(line[cell_start..].trim_matches(' '));
             if !plain_record(&mut cells, columns, &mut header_seen, &mut each) {
                 return Plain::Declined;
             }

@@ -15,6 +15,7 @@ use crate::detect::{Detector, State};
 use crate::findings::Finding;
 use crate::ledger::{Ledgers, RulesConfig};
 use crate::model::{Op, RuleId};
+use crate::normalize::batch_from_rows;
 use crate::time::{self, Day};
 
 fn config() -> Ledgers {
@@ -124,6 +125,41 @@ fn judge_resumed(l: &Ledgers, evs: &[E]) -> (Vec<Finding>, State) {
         bytes = det.state().to_json().unwrap();
     }
     (all, State::from_json(&bytes).unwrap())
+}
+
+/// Judges each day from its rows dealt round-robin into `k` batches (each with its own
+/// dictionaries, so symbols must be reconciled across parts) and an order pointing back
+/// into them, as the day store hands days to `scan`.
+fn judge_in_parts(l: &Ledgers, evs: &[E], k: usize) -> (Vec<Finding>, State) {
+    let mut sorted = evs.to_vec();
+    sorted.sort_by(|a, b| (a.ts, &a.id).cmp(&(b.ts, &b.id)));
+    let mut det = Detector::new(Arc::new(l.clone()));
+    let mut all = Vec::new();
+    let mut rest = sorted.as_slice();
+    while let Some(first) = rest.first() {
+        let d = time::jst_day(first.ts);
+        let n = rest.iter().take_while(|e| time::jst_day(e.ts) == d).count();
+        let (today, later) = rest.split_at(n);
+        rest = later;
+        // Dealt in reverse, so a part's row order is not the day's order.
+        let mut dealt: Vec<Vec<&E>> = vec![Vec::new(); k];
+        let mut order = vec![(0u32, 0u32); n];
+        for (row, ev) in today.iter().enumerate().rev() {
+            let p = row % k;
+            order[row] = (p as u32, dealt[p].len() as u32);
+            dealt[p].push(ev);
+        }
+        let parts: Vec<_> = dealt
+            .iter()
+            .map(|evs| batch_from_rows("test.csv", evs.iter().map(|e| e.row())).unwrap())
+            .collect();
+        let rows = crate::detect::DayRows {
+            parts: &parts,
+            order: Some(&order),
+        };
+        all.extend(det.judge_rows(d, rows).unwrap());
+    }
+    (all, det.state())
 }
 
 /// (rule, flagged event, evidence, judged_on) of the stateful rules.
@@ -314,6 +350,15 @@ proptest! {
         let (f2, s2) = judge_resumed(&l, &evs);
         prop_assert_eq!(&f1, &f2);
         prop_assert_eq!(s1.to_json().unwrap(), s2.to_json().unwrap());
+        prop_assert_eq!(s1, s2);
+    }
+
+    #[test]
+    fn judging_parts_in_order_equals_judging_one_batch(evs in events(), k in 1..4usize) {
+        let l = config();
+        let (f1, s1) = judge_straight(&l, &evs);
+        let (f2, s2) = judge_in_parts(&l, &evs, k);
+        prop_assert_eq!(f1, f2);
         prop_assert_eq!(s1, s2);
     }
 

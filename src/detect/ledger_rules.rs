@@ -12,7 +12,7 @@ use super::columns::{DayCtx, NONE};
 use super::predicate::covered;
 use super::{State, Unit};
 use crate::findings::{Facts, Finding, TerminalWhy};
-use crate::ledger::{Allow, Designation, Terminal};
+use crate::ledger::{Allow, Designation, RequestMismatch, Terminal};
 use crate::model::{Op, RuleId};
 
 /// The ledger rules, as one unit.
@@ -150,6 +150,28 @@ impl Unit for LedgerRules {
         // 0: allowed; k: `whys[k - 1]`.
         let mut term_cache = PairCache::new(d.operator.len());
         let mut whys: Vec<TerminalWhy> = Vec::new();
+        // `unmatched-request` asks the large register: the day's accesses are looked up
+        // together, in the register's own order (see `Requests::check_all`), and their
+        // answers taken in row order below.
+        let needs_request =
+            |row: usize| d.ok[row] && (d.op[row].is_output() || d.op[row] == Op::View);
+        let unmatched: Vec<(usize, Result<(), RequestMismatch>)> =
+            match (on.unmatched, d.ledgers.requests.as_ref()) {
+                (true, Some(reqs)) => {
+                    let rows: Vec<(usize, &str)> = (0..d.len)
+                        .filter(|&row| needs_request(row))
+                        .filter_map(|row| d.request_no.get(row).map(|no| (row, no)))
+                        .collect();
+                    let accesses: Vec<(&str, Option<&str>)> = rows
+                        .iter()
+                        .map(|&(row, no)| (no, d.target.get(row)))
+                        .collect();
+                    let answers = reqs.check_all(&accesses, d.day);
+                    rows.iter().map(|&(row, _)| row).zip(answers).collect()
+                }
+                _ => Vec::new(),
+            };
+        let mut unmatched = unmatched.into_iter().peekable();
 
         for row in 0..d.len {
             let op = d.op[row];
@@ -257,9 +279,8 @@ impl Unit for LedgerRules {
                         );
                     }
                 }
-                if on.unmatched
-                    && let (Some(no), Some(reqs)) = (request, d.ledgers.requests.as_ref())
-                    && let Err(why) = reqs.check(no, d.target.get(row), d.day)
+                if let Some(no) = request
+                    && let Some((_, Err(why))) = unmatched.next_if(|&(r, _)| r == row)
                 {
                     flag(
                         out,

@@ -5,7 +5,6 @@
 //! detect stage never re-interprets a ledger cell.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasher;
 
 use crate::model::RuleId;
 use crate::time::{self, Day};
@@ -490,39 +489,58 @@ impl ShortKey {
 }
 
 /// The request-form register, compact: a city's register has millions of rows and must
-/// not cost more memory than the scan it serves.
+/// not cost more memory than the scan it serves, nor more time to consult than the rules
+/// that consult it.
 ///
-/// Each distinct number is one 24-byte [`NumberRow`] holding the number and its first row,
-/// found through a hash table of 4-byte indexes; further rows of a number (a form about
-/// several residents) are chained in `more`. A number is packed into a `u64` when it is
-/// text ending in at most 11 digits (`REQ-KW01-260401-00001`): the text before the digits
-/// is kept once in `prefixes`, the digits as their count and value. Other numbers go to
-/// an arena as bytes. Target codes, 11 digits, are packed as their value.
+/// Each distinct number is one 24-byte [`NumberRow`] holding the number and its first row;
+/// further rows of a number (a form about several residents) are chained in `more`. A
+/// number is packed into a `u64` when it is text ending in at most 11 digits
+/// (`REQ-KW01-260401-00001`): the text before the digits is kept once in `prefixes`, the
+/// digits as their count and value. Other numbers go to an arena as bytes and are found
+/// through a small map. Target codes, 11 digits, are packed as their value.
+///
+/// Packed numbers are laid out in the order of a bijective mix of their key, with a
+/// directory on the mix's top bits: a lookup reads one directory slot and one or two rows,
+/// and a day's lookups sorted by the mix ([`Requests::check_all`]) walk both arrays front
+/// to back instead of missing the cache at random twice per access.
 ///
 /// The `kind` and `business_code` columns are checked when the file is read but not
 /// kept: no rule asks about them.
 #[derive(Debug, Clone, Default)]
 pub struct Requests {
-    /// Indexes into `numbers`, hashed on the packed number.
-    by_no: hashbrown::HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
-    /// Distinct numbers, in the order of their first row.
+    /// Packed numbers in mix order, then the arena numbers.
     numbers: Vec<NumberRow>,
+    /// `numbers[dir[b]..dir[b + 1]]` are the packed numbers whose mix starts with `b`.
+    dir: Vec<u32>,
+    /// The mix is shifted right by this to give its directory slot.
+    shift: u32,
+    /// Arena numbers: their bytes to their index in `numbers`.
+    unpacked: hashbrown::HashMap<Box<[u8]>, u32>,
     /// Rows after the first of their number; their order is not kept (see `check`).
     more: Vec<FormRow>,
     /// The text before the trailing digits of packed numbers, by id.
     prefixes: hashbrown::HashMap<Box<[u8]>, u32>,
-    /// Numbers that do not pack, each as its length (LEB128) then its bytes.
-    arena: Vec<u8>,
     /// Target codes that are not 11 digits: only registers built in code hold them (the
     /// file reader rejects such codes).
+    odd_targets: Vec<Box<str>>,
+}
+
+/// Collects the rows of a register in register order; [`RequestsBuilder::build`] lays
+/// them out for lookups.
+#[derive(Debug, Default)]
+pub struct RequestsBuilder {
+    /// Every row as pushed; `first.next` holds the row's place in register order.
+    rows: Vec<NumberRow>,
+    prefixes: hashbrown::HashMap<Box<[u8]>, u32>,
+    /// Numbers that do not pack, each as its length (LEB128) then its bytes.
+    arena: Vec<u8>,
     odd_targets: Vec<Box<str>>,
 }
 
 /// A distinct number and the first row that names it.
 #[derive(Debug, Clone, Copy)]
 struct NumberRow {
-    /// A packed number, or [`UNPACKED`] | its offset in the arena.
+    /// A packed number, or [`UNPACKED`] | its offset in the builder's arena.
     key: u64,
     first: FormRow,
 }
@@ -545,6 +563,15 @@ const UNPACKED: u64 = 1 << 63;
 /// A packed number: prefix id (20 bits), digit count (4 bits), digits' value (37 bits).
 const PREFIX_IDS: usize = 1 << 20;
 const MAX_DIGITS: usize = 11;
+/// The widest directory: 2^24 slots (64 MiB) serve 16 M numbers at one per slot.
+const MAX_DIR_BITS: u32 = 24;
+
+/// A bijection of packed keys whose top bits spread even runs of consecutive numbers
+/// evenly (Fibonacci hashing): the order numbers are laid out in.
+#[inline]
+fn mix(key: u64) -> u64 {
+    key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
 
 /// An 11-digit text as its value: with the length fixed, the value is the text.
 #[inline]
@@ -587,42 +614,40 @@ fn arena_number(arena: &[u8], at: u64) -> &[u8] {
     arena.get(i..i + len).unwrap_or_default()
 }
 
+/// The resident an access touched, as a lookup compares it.
+enum Target<'a> {
+    None,
+    /// 11 digits: their value, and the text.
+    Eleven(u64, &'a str),
+    Other(&'a str),
+}
+
+impl<'a> Target<'a> {
+    #[inline]
+    fn of(target: Option<&'a str>) -> Target<'a> {
+        match target {
+            None => Target::None,
+            Some(t) => match eleven_digits(t.as_bytes()) {
+                Some(v) => Target::Eleven(v, t),
+                None => Target::Other(t),
+            },
+        }
+    }
+}
+
 /// A number as a lookup sees it.
 enum Number<'a> {
     Packed(u64),
     Bytes(&'a [u8]),
 }
 
-impl Requests {
-    /// An empty register with room for about `rows` rows (growing a table of millions of
+impl RequestsBuilder {
+    /// An empty register with room for about `rows` rows (growing a vector of millions of
     /// rows by doubling costs more time and memory than the rows themselves).
-    pub fn with_capacity(rows: usize) -> Requests {
-        Requests {
-            by_no: hashbrown::HashTable::with_capacity(rows),
-            numbers: Vec::with_capacity(rows),
-            ..Requests::default()
-        }
-    }
-
-    /// How `no` is stored, if it is stored at all: a number whose prefix is not known is
-    /// in the arena (or nowhere).
-    #[inline]
-    fn number<'a>(&self, no: &'a [u8]) -> Number<'a> {
-        match split_number(no) {
-            Some((prefix, digits)) => match self.prefixes.get(prefix) {
-                Some(&id) => Number::Packed((u64::from(id) << 41) | digits),
-                None => Number::Bytes(no),
-            },
-            None => Number::Bytes(no),
-        }
-    }
-
-    #[inline]
-    fn hash_of(hasher: &hashbrown::DefaultHashBuilder, arena: &[u8], key: u64) -> u64 {
-        if key & UNPACKED == 0 {
-            hasher.hash_one(key)
-        } else {
-            hasher.hash_one(arena_number(arena, key & !UNPACKED))
+    pub fn with_capacity(rows: usize) -> RequestsBuilder {
+        RequestsBuilder {
+            rows: Vec::with_capacity(rows),
+            ..RequestsBuilder::default()
         }
     }
 
@@ -641,34 +666,7 @@ impl Requests {
         Some((u64::from(id) << 41) | digits)
     }
 
-    /// Whether the stored `key` is `number`.
-    #[inline]
-    fn is_number(arena: &[u8], key: u64, number: &Number) -> bool {
-        match *number {
-            Number::Packed(k) => key == k,
-            Number::Bytes(b) => key & UNPACKED != 0 && arena_number(arena, key & !UNPACKED) == b,
-        }
-    }
-
-    /// The index in `numbers` of `no`.
-    #[inline]
-    fn find(&self, no: &[u8]) -> Option<usize> {
-        let number = self.number(no);
-        let hash = match number {
-            Number::Packed(key) => self.hasher.hash_one(key),
-            Number::Bytes(b) => self.hasher.hash_one(b),
-        };
-        let numbers = &self.numbers;
-        self.by_no
-            .find(hash, |&i| {
-                numbers
-                    .get(i as usize)
-                    .is_some_and(|n| Self::is_number(&self.arena, n.key, &number))
-            })
-            .map(|&i| i as usize)
-    }
-
-    /// Appends one row (rows are kept in the order given: register order).
+    /// Appends one row (register order is the order of the calls).
     pub fn push(&mut self, request_no: &str, received_on: Day, target_code: Option<&str>) {
         let target = match target_code {
             None => NO_TARGET,
@@ -678,100 +676,185 @@ impl Requests {
             }),
         };
         let no = request_no.as_bytes();
-        let row = FormRow {
-            target,
-            received_on,
-            next: NO_ROW,
-        };
-        let number = match self.pack_new(no) {
-            Some(key) => Number::Packed(key),
-            None => Number::Bytes(no),
-        };
-        let hash = match number {
-            Number::Packed(key) => self.hasher.hash_one(key),
-            Number::Bytes(b) => self.hasher.hash_one(b),
-        };
-        let (hasher, arena, numbers) = (&self.hasher, &self.arena, &self.numbers);
-        let key_at = |i: &u32| numbers.get(*i as usize).map_or(0, |n| n.key);
-        let entry = self.by_no.entry(
-            hash,
-            |i| Self::is_number(arena, key_at(i), &number),
-            |i| Self::hash_of(hasher, arena, key_at(i)),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => {
-                if let Some(n) = self.numbers.get_mut(*e.get() as usize) {
-                    self.more.push(FormRow {
-                        next: n.first.next,
-                        ..row
-                    });
-                    n.first.next = (self.more.len() - 1) as u32;
-                }
-            }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                let key = match number {
-                    Number::Packed(key) => key,
-                    Number::Bytes(b) => {
-                        let at = self.arena.len() as u64;
-                        let mut len = b.len();
-                        loop {
-                            let low = (len & 0x7f) as u8;
-                            len >>= 7;
-                            if len == 0 {
-                                self.arena.push(low);
-                                break;
-                            }
-                            self.arena.push(low | 0x80);
-                        }
-                        self.arena.extend_from_slice(b);
-                        UNPACKED | at
+        let key = match self.pack_new(no) {
+            Some(key) => key,
+            None => {
+                let at = self.arena.len() as u64;
+                let mut len = no.len();
+                loop {
+                    let low = (len & 0x7f) as u8;
+                    len >>= 7;
+                    if len == 0 {
+                        self.arena.push(low);
+                        break;
                     }
-                };
-                e.insert(self.numbers.len() as u32);
-                self.numbers.push(NumberRow { key, first: row });
+                    self.arena.push(low | 0x80);
+                }
+                self.arena.extend_from_slice(no);
+                UNPACKED | at
             }
-        }
-    }
-
-    /// Returns spare capacity once every row is in.
-    pub fn shrink_to_fit(&mut self) {
-        self.numbers.shrink_to_fit();
-        self.more.shrink_to_fit();
-        self.arena.shrink_to_fit();
-        let (hasher, arena, numbers) = (&self.hasher, &self.arena, &self.numbers);
-        self.by_no.shrink_to_fit(|&i| {
-            let k = numbers.get(i as usize).map_or(0, |n| n.key);
-            Self::hash_of(hasher, arena, k)
+        };
+        let seq = self.rows.len() as u32;
+        self.rows.push(NumberRow {
+            key,
+            first: FormRow {
+                target,
+                received_on,
+                next: seq,
+            },
         });
     }
 
+    /// Lays the rows out for lookups: each number's first row in register order is kept
+    /// apart, the others chained after it.
+    pub fn build(self) -> Requests {
+        let RequestsBuilder {
+            mut rows,
+            prefixes,
+            arena,
+            odd_targets,
+        } = self;
+        // Packed rows first in mix order, rows of one number in register order; then the
+        // arena rows in register order (their offsets grow with it).
+        rows.sort_unstable_by_key(|n| {
+            let packed = n.key & UNPACKED == 0;
+            (
+                !packed,
+                if packed { mix(n.key) } else { n.key },
+                n.first.next,
+            )
+        });
+        let mut more: Vec<FormRow> = Vec::new();
+        let mut chain = |first: &mut FormRow, row: FormRow| {
+            more.push(FormRow {
+                next: first.next,
+                ..row
+            });
+            first.next = (more.len() - 1) as u32;
+        };
+        // Distinct packed numbers are compacted to the front of `rows` in place.
+        let mut kept = 0;
+        let mut read = 0;
+        while read < rows.len() && rows[read].key & UNPACKED == 0 {
+            let mut n = rows[read];
+            n.first.next = NO_ROW;
+            read += 1;
+            while read < rows.len() && rows[read].key == n.key {
+                chain(&mut n.first, rows[read].first);
+                read += 1;
+            }
+            rows[kept] = n;
+            kept += 1;
+        }
+        let packed = kept;
+        let mut unpacked: hashbrown::HashMap<Box<[u8]>, u32> = hashbrown::HashMap::new();
+        while read < rows.len() {
+            let row = rows[read];
+            read += 1;
+            let bytes = arena_number(&arena, row.key & !UNPACKED);
+            match unpacked.get(bytes) {
+                Some(&i) => chain(&mut rows[i as usize].first, row.first),
+                None => {
+                    unpacked.insert(bytes.into(), kept as u32);
+                    rows[kept] = NumberRow {
+                        key: UNPACKED,
+                        first: FormRow {
+                            next: NO_ROW,
+                            ..row.first
+                        },
+                    };
+                    kept += 1;
+                }
+            }
+        }
+        rows.truncate(kept);
+        rows.shrink_to_fit();
+        more.shrink_to_fit();
+
+        // One directory slot per number or so.
+        let bits = (usize::BITS - packed.leading_zeros())
+            .saturating_sub(1)
+            .clamp(1, MAX_DIR_BITS);
+        let shift = u64::BITS - bits;
+        let mut dir = vec![0u32; (1usize << bits) + 1];
+        for n in &rows[..packed] {
+            dir[(mix(n.key) >> shift) as usize + 1] += 1;
+        }
+        for b in 1..dir.len() {
+            dir[b] += dir[b - 1];
+        }
+        Requests {
+            numbers: rows,
+            dir,
+            shift,
+            unpacked,
+            more,
+            prefixes,
+            odd_targets,
+        }
+    }
+}
+
+impl Requests {
     pub fn from_rows(rows: impl IntoIterator<Item = RequestForm>) -> Requests {
-        let mut out = Requests::default();
+        let mut out = RequestsBuilder::default();
         for r in rows {
             out.push(&r.request_no, r.received_on, r.target_code.as_deref());
         }
-        out
+        out.build()
     }
 
-    /// Why `row` does not explain an access to `target` (given packed, if it is 11
-    /// digits) on `day`; `None` if it does.
+    /// How `no` is stored, if it is stored at all: a number whose prefix is not known is
+    /// in the arena (or nowhere).
     #[inline]
-    fn mismatch(
-        &self,
-        row: &FormRow,
-        target: Option<&str>,
-        packed: Option<u64>,
-        day: Day,
-    ) -> Option<RequestMismatch> {
-        let other = match target {
-            Some(_) if row.target == NO_TARGET => false,
-            Some(t) if row.target & ODD_TARGET != 0 => self
+    fn number<'a>(&self, no: &'a [u8]) -> Number<'a> {
+        match split_number(no) {
+            Some((prefix, digits)) => match self.prefixes.get(prefix) {
+                Some(&id) => Number::Packed((u64::from(id) << 41) | digits),
+                None => Number::Bytes(no),
+            },
+            None => Number::Bytes(no),
+        }
+    }
+
+    /// The first row of a packed number.
+    #[inline]
+    fn find_packed(&self, key: u64) -> Option<&FormRow> {
+        let b = (mix(key) >> self.shift) as usize;
+        let (lo, hi) = (*self.dir.get(b)? as usize, *self.dir.get(b + 1)? as usize);
+        self.numbers
+            .get(lo..hi)?
+            .iter()
+            .find(|n| n.key == key)
+            .map(|n| &n.first)
+    }
+
+    /// The first row of `no`.
+    #[inline]
+    fn find(&self, number: &Number) -> Option<&FormRow> {
+        match *number {
+            Number::Packed(key) => self.find_packed(key),
+            Number::Bytes(b) => self
+                .unpacked
+                .get(b)
+                .and_then(|&i| self.numbers.get(i as usize))
+                .map(|n| &n.first),
+        }
+    }
+
+    /// Why `row` does not explain an access to `target` on `day`; `None` if it does.
+    #[inline]
+    fn mismatch(&self, row: &FormRow, target: &Target, day: Day) -> Option<RequestMismatch> {
+        let other = match *target {
+            Target::None => false,
+            _ if row.target == NO_TARGET => false,
+            Target::Eleven(_, t) | Target::Other(t) if row.target & ODD_TARGET != 0 => self
                 .odd_targets
                 .get((row.target & !ODD_TARGET) as usize)
                 .is_none_or(|s| **s != *t),
             // An 11-digit row matches only an equal 11-digit text.
-            Some(_) => packed != Some(row.target),
-            None => false,
+            Target::Eleven(v, _) => v != row.target,
+            Target::Other(_) => true,
         };
         if other {
             Some(RequestMismatch::OtherResident)
@@ -782,6 +865,29 @@ impl Requests {
         } else {
             None
         }
+    }
+
+    /// [`Requests::check`] of an access whose number is already looked up.
+    fn check_row(
+        &self,
+        first: Option<&FormRow>,
+        target: &Target,
+        day: Day,
+    ) -> Result<(), RequestMismatch> {
+        let Some(first) = first else {
+            return Err(RequestMismatch::NotInRegister);
+        };
+        let Some(why) = self.mismatch(first, target, day) else {
+            return Ok(());
+        };
+        let mut next = first.next;
+        while let Some(row) = self.more.get(next as usize) {
+            if self.mismatch(row, target, day).is_none() {
+                return Ok(());
+            }
+            next = row.next;
+        }
+        Err(why)
     }
 
     /// Checks an access naming `request_no` that touched `target` on `day`
@@ -796,25 +902,36 @@ impl Requests {
         target: Option<&str>,
         day: Day,
     ) -> Result<(), RequestMismatch> {
-        let Some(first) = self
-            .find(request_no.as_bytes())
-            .and_then(|i| self.numbers.get(i))
-            .map(|n| n.first)
-        else {
-            return Err(RequestMismatch::NotInRegister);
-        };
-        let packed = target.and_then(|t| eleven_digits(t.as_bytes()));
-        let Some(why) = self.mismatch(&first, target, packed, day) else {
-            return Ok(());
-        };
-        let mut next = first.next;
-        while let Some(row) = self.more.get(next as usize) {
-            if self.mismatch(row, target, packed, day).is_none() {
-                return Ok(());
+        let number = self.number(request_no.as_bytes());
+        self.check_row(self.find(&number), &Target::of(target), day)
+    }
+
+    /// [`Requests::check`] of many accesses on `day`, each `(request_no, target)`; the
+    /// answers in the order of the accesses. The lookups are made in the register's
+    /// layout order, so a day's worth of them streams through memory.
+    pub fn check_all(
+        &self,
+        accesses: &[(&str, Option<&str>)],
+        day: Day,
+    ) -> Vec<Result<(), RequestMismatch>> {
+        let mut out = vec![Ok(()); accesses.len()];
+        // Everything the lookups need is taken from `accesses` in their order first: read
+        // in register order, they would be one more random access each.
+        let mut packed: Vec<(u64, u64, Target, u32)> = Vec::with_capacity(accesses.len());
+        for (i, &(no, target)) in accesses.iter().enumerate() {
+            let target = Target::of(target);
+            match self.number(no.as_bytes()) {
+                Number::Packed(key) => packed.push((mix(key), key, target, i as u32)),
+                bytes => out[i] = self.check_row(self.find(&bytes), &target, day),
             }
-            next = row.next;
         }
-        Err(why)
+        packed.sort_unstable_by_key(|a| a.0);
+        for (_, key, target, i) in packed {
+            if let Some(slot) = out.get_mut(i as usize) {
+                *slot = self.check_row(self.find_packed(key), &target, day);
+            }
+        }
+        out
     }
 
     /// Rows in the register.
@@ -1105,12 +1222,13 @@ mod tests {
     #[test]
     fn request_numbers_past_the_prefix_ids_are_kept_as_bytes() {
         let count = PREFIX_IDS + 3;
-        let mut reqs = Requests::with_capacity(count);
+        let mut reqs = RequestsBuilder::with_capacity(count);
         for i in 0..count {
             reqs.push(&format!("P{i}x"), 1, None);
         }
         // Known prefixes still pack after the ids ran out.
         reqs.push("P7x12", 1, None);
+        let reqs = reqs.build();
         for i in [0, 7, PREFIX_IDS - 1, PREFIX_IDS, count - 1] {
             assert_eq!(reqs.check(&format!("P{i}x"), None, 1), Ok(()));
             assert_eq!(
@@ -1120,6 +1238,85 @@ mod tests {
         }
         assert_eq!(reqs.check("P7x12", None, 1), Ok(()));
         assert_eq!(reqs.len(), count + 1);
+    }
+
+    #[test]
+    fn checking_a_day_at_once_answers_as_one_by_one() {
+        // Packed and arena numbers, numbers with several rows in a scrambled order, an
+        // odd target only code can register, targets and days on both sides of each row.
+        let mut b = RequestsBuilder::default();
+        let rows: [(&str, Day, Option<&str>); 10] = [
+            ("R1", 10, Some("12345678901")),
+            ("R2", 12, None),
+            ("R1", 11, Some("12345678902")),
+            ("123456789012345", 10, Some("12345678901")),
+            ("ＡＢ1", 9, None),
+            ("R3", 10, Some("X-7")),
+            ("123456789012345", 14, Some("12345678903")),
+            ("R1", 9, Some("12345678903")),
+            ("REQ-00042", 10, Some("12345678901")),
+            ("R0042", 10, None),
+        ];
+        for (no, day, target) in rows {
+            b.push(no, day, target);
+        }
+        let reqs = b.build();
+        assert_eq!(reqs.len(), rows.len());
+        let numbers = [
+            "R1",
+            "R2",
+            "R3",
+            "R4",
+            "R01",
+            "123456789012345",
+            "ＡＢ1",
+            "REQ-00042",
+            "R0042",
+            "42",
+        ];
+        let targets = [
+            None,
+            Some("12345678901"),
+            Some("12345678902"),
+            Some("12345678903"),
+            Some("X-7"),
+            Some("X-8"),
+        ];
+        for day in 8..16 {
+            let accesses: Vec<(&str, Option<&str>)> = numbers
+                .iter()
+                .flat_map(|&n| targets.iter().map(move |&t| (n, t)))
+                .collect();
+            let one_by_one: Vec<_> = accesses
+                .iter()
+                .map(|&(n, t)| reqs.check(n, t, day))
+                .collect();
+            assert_eq!(reqs.check_all(&accesses, day), one_by_one, "day {day}");
+        }
+        // Spot checks that the answers are the register's, not just self-consistent.
+        assert_eq!(reqs.check("R1", Some("12345678903"), 9), Ok(()));
+        assert_eq!(
+            reqs.check("R1", Some("12345678902"), 10),
+            Err(RequestMismatch::OtherResident)
+        );
+        assert_eq!(
+            reqs.check("123456789012345", Some("12345678903"), 13),
+            Err(RequestMismatch::OtherResident)
+        );
+        assert_eq!(
+            reqs.check("123456789012345", Some("12345678903"), 14),
+            Ok(())
+        );
+        assert_eq!(reqs.check("R3", Some("X-7"), 10), Ok(()));
+        assert_eq!(
+            reqs.check("R3", Some("X-8"), 10),
+            Err(RequestMismatch::OtherResident)
+        );
+        assert_eq!(reqs.check("R0042", None, 10), Ok(()));
+        assert_eq!(
+            reqs.check("R042", None, 10),
+            Err(RequestMismatch::NotInRegister)
+        );
     }
 
     #[test]

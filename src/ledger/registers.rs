@@ -22,8 +22,8 @@ use std::path::Path;
 
 use super::LedgerError;
 use super::model::{
-    Allow, Approval, Approvals, Calendars, Designation, Operators, RequestKind, Requests, Terminal,
-    Terminals, WatchEntry, Watchlist,
+    Allow, Approval, Approvals, Calendars, Designation, Operators, RequestKind, Requests,
+    RequestsBuilder, Terminal, Terminals, WatchEntry, Watchlist,
 };
 use super::table::{Plain, Row, Table, stream_plain};
 use crate::time::{self, Day};
@@ -257,7 +257,7 @@ pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
     // A register row is rarely under 48 bytes (`R2026-0000001,2026-04-01,REQUEST,W01,…`).
     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
     let capacity = (bytes / 48) as usize;
-    let mut rows = Requests::with_capacity(capacity);
+    let mut rows = RequestsBuilder::with_capacity(capacity);
     // Consecutive rows are mostly received on one day: parse each date text once.
     let (mut last_text, mut last_day) = (String::new(), None);
     let plain = stream_plain(path, REQUESTS_COLUMNS, |cells| {
@@ -292,14 +292,13 @@ pub fn read_requests(path: &Path) -> Result<Requests, LedgerError> {
         drop(rows);
         rows = read_requests_exactly(path, capacity)?;
     }
-    rows.shrink_to_fit();
-    Ok(rows)
+    Ok(rows.build())
 }
 
 /// Reads `requests.csv` with the full reader: any encoding, quoting, and errors that
 /// name the cell.
-fn read_requests_exactly(path: &Path, capacity: usize) -> Result<Requests, LedgerError> {
-    let mut rows = Requests::with_capacity(capacity);
+fn read_requests_exactly(path: &Path, capacity: usize) -> Result<RequestsBuilder, LedgerError> {
+    let mut rows = RequestsBuilder::with_capacity(capacity);
     Table::stream(path, REQUESTS_COLUMNS, |table, row| {
         let request_no = table.required(row, 0)?;
         let received_on = table.day(row, 1)?;
@@ -646,7 +645,7 @@ mod tests {
         let p = d.write("requests.csv", text);
         let plain = stream_plain(&p, REQUESTS_COLUMNS, |_| true);
         let fast = read_requests(&p).unwrap();
-        let exact = read_requests_exactly(&p, 0).unwrap();
+        let exact = read_requests_exactly(&p, 0).unwrap().build();
         assert_eq!(fast.len(), exact.len());
         assert_eq!(answers(&fast), answers(&exact));
         (plain, fast)

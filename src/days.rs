@@ -332,20 +332,26 @@ impl DayStore {
             .spill
             .as_mut()
             .ok_or_else(|| err(std::io::Error::other("spill file missing")))?;
-        file.seek(SeekFrom::Start(at)).map_err(err)?;
-        // Read into spare capacity: zeroing a buffer that is about to be overwritten
-        // costs as much as a copy.
-        let mut bytes = Vec::with_capacity(len as usize);
-        let read = (&mut *file)
-            .take(len)
-            .read_to_end(&mut bytes)
-            .map_err(err)?;
-        if read as u64 != len {
-            return Err(err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)));
-        }
-        // The decoded columns point into `bytes` instead of being copied out of it (the
-        // writer pads every buffer to 8 bytes; a misaligned one would be copied).
-        let mut buffer = Buffer::from_vec(bytes);
+        // The decoded columns point into the page cache (mapped) or into the read buffer
+        // instead of being copied out of it (the writer pads every buffer to 8 bytes; a
+        // misaligned one would be copied).
+        let mut buffer = match crate::ingest::mmap::map_private_buffer(file, at, len as usize) {
+            Some(mapped) => mapped,
+            None => {
+                file.seek(SeekFrom::Start(at)).map_err(err)?;
+                // Read into spare capacity: zeroing a buffer that is about to be
+                // overwritten costs as much as a copy.
+                let mut bytes = Vec::with_capacity(len as usize);
+                let read = (&mut *file)
+                    .take(len)
+                    .read_to_end(&mut bytes)
+                    .map_err(err)?;
+                if read as u64 != len {
+                    return Err(err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)));
+                }
+                Buffer::from_vec(bytes)
+            }
+        };
         let mut decoder = arrow_ipc::reader::StreamDecoder::new();
         let mut batches = Vec::new();
         while !buffer.is_empty() {

@@ -6,7 +6,7 @@
 //! [`sniff`] recognises format and encoding; [`pipeline`] runs the whole read in parallel
 //! and hands batches and rejects to the caller. The only `unsafe` of tenken is in `mmap`.
 
-mod mmap;
+pub(crate) mod mmap;
 pub mod pipeline;
 pub mod sniff;
 pub mod source;

@@ -8,7 +8,9 @@
 //! date. Memory stays bounded: past a budget, the latest days go to an anonymous spill
 //! file (Arrow IPC) and come back when their turn comes. A day is then sorted by
 //! (timestamp, event_id, source file, source line) and a repeated `event_id` — a day
-//! exported twice — keeps its first row and is counted.
+//! exported twice — keeps its first row and is counted. The sort is an order over the
+//! day's batches, not a copy: the rules read through it, and only the archive gathers the
+//! day into one batch ([`DayEvents::to_batch`]).
 //!
 //! The same `event_id` on two different dates is two events to this stage (a re-export
 //! repeats the timestamp, so duplicates always share a date); holding every id of every

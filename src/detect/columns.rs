@@ -152,30 +152,35 @@ impl<'a> DictCol<'a> {
             map_of.push(maps.len() - 1);
             last = Some(dict.values());
         }
-        // Per part: its keys, their nulls, and its key-to-symbol map.
-        let lookup: Vec<(&[i32], Option<&arrow_buffer::NullBuffer>, &[u32])> = keys
+        // Each part's symbols in its own row order (a sequential pass), then gathered in
+        // the day's order: cheaper than resolving part, nulls and map row by row.
+        let part_syms: Vec<Vec<u32>> = keys
             .iter()
             .zip(&map_of)
             .map(|(d, &m)| {
-                let k = d.keys();
-                (k.values().as_ref(), k.nulls(), maps[m].as_slice())
+                let map = maps[m].as_slice();
+                let keys = d.keys();
+                let mut syms: Vec<u32> = keys
+                    .values()
+                    .iter()
+                    .map(|&k| map.get(k as usize).copied().unwrap_or(NONE))
+                    .collect();
+                if let Some(nulls) = keys.nulls().filter(|n| n.null_count() > 0) {
+                    for r in (!nulls.inner()).set_indices() {
+                        if let Some(s) = syms.get_mut(r) {
+                            *s = NONE;
+                        }
+                    }
+                }
+                syms
             })
             .collect();
-        let sym = |(keys, nulls, map): &(&[i32], Option<&arrow_buffer::NullBuffer>, &[u32]),
-                   r: usize| {
-            if nulls.is_some_and(|n| n.is_null(r)) {
-                NONE
-            } else {
-                map.get(keys[r] as usize).copied().unwrap_or(NONE)
-            }
-        };
-        let syms = match (rows.order, lookup.first()) {
-            (Some(order), _) => order
+        let syms = match rows.order {
+            Some(order) => order
                 .iter()
-                .map(|&(p, r)| sym(&lookup[p as usize], r as usize))
+                .map(|&(p, r)| part_syms[p as usize][r as usize])
                 .collect(),
-            (None, Some(part)) => (0..part.0.len()).map(|r| sym(part, r)).collect(),
-            (None, None) => Vec::new(),
+            None => part_syms.into_iter().next().unwrap_or_default(),
         };
         Ok(DictCol {
             syms,

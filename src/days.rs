@@ -473,7 +473,11 @@ impl DayStore {
     fn event_part(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DaysError> {
         let mut columns = batch.columns().to_vec();
         for (d, &c) in DICT_COLUMNS.iter().enumerate() {
-            let keys = batch.column(c).as_primitive::<Int32Type>().clone();
+            let keys = batch
+                .column(c)
+                .as_primitive_opt::<Int32Type>()
+                .ok_or_else(|| ArrowError::SchemaError(format!("column {c} is not Int32 keys")))?
+                .clone();
             let dict = DictionaryArray::<Int32Type>::try_new(keys, self.dicts[d].array())?;
             columns[c] = Arc::new(dict);
         }
@@ -508,25 +512,41 @@ impl DayEvents {
             .map(|&(p, r)| (p as usize, r as usize))
             .collect();
         let schema = event_schema();
-        let Some(first) = self.parts.first() else {
+        if self.parts.is_empty() {
             return Ok(RecordBatch::new_empty(schema));
-        };
+        }
         let mut columns = Vec::with_capacity(schema.fields().len());
         for c in 0..schema.fields().len() {
             let array = if DICT_COLUMNS.contains(&c) {
                 // Every part shares the run-wide values: interleave the keys alone.
-                let keys: Vec<&Int32Array> = self
+                let dicts: Vec<&DictionaryArray<Int32Type>> = self
                     .parts
                     .iter()
-                    .map(|b| b.column(c).as_dictionary::<Int32Type>().keys())
-                    .collect();
-                let parts: Vec<&dyn Array> = keys.iter().map(|k| *k as &dyn Array).collect();
+                    .map(|b| {
+                        b.column(c).as_dictionary_opt::<Int32Type>().ok_or_else(|| {
+                            ArrowError::SchemaError(format!("column {c} is not a dictionary"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                let values = dicts.first().map(|d| Arc::clone(d.values()));
+                if dicts
+                    .iter()
+                    .any(|d| values.as_ref().is_none_or(|v| !Arc::ptr_eq(v, d.values())))
+                {
+                    // Parts not from one store: let Arrow merge their dictionaries.
+                    let parts: Vec<&dyn Array> =
+                        self.parts.iter().map(|b| b.column(c).as_ref()).collect();
+                    columns.push(arrow_select::interleave::interleave(&parts, &picks)?);
+                    continue;
+                }
+                let parts: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
                 let keys = arrow_select::interleave::interleave(&parts, &picks)?;
-                let values = Arc::clone(first.column(c).as_dictionary::<Int32Type>().values());
-                Arc::new(DictionaryArray::<Int32Type>::try_new(
-                    keys.as_primitive::<Int32Type>().clone(),
-                    values,
-                )?) as ArrayRef
+                let keys = keys
+                    .as_primitive_opt::<Int32Type>()
+                    .ok_or_else(|| ArrowError::SchemaError("dictionary keys".into()))?
+                    .clone();
+                let values = values.ok_or_else(|| ArrowError::SchemaError("no parts".into()))?;
+                Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values)?) as ArrayRef
             } else {
                 let parts: Vec<&dyn Array> =
                     self.parts.iter().map(|b| b.column(c).as_ref()).collect();
@@ -621,6 +641,28 @@ mod tests {
         assert_eq!(ids(&days[1].to_batch().unwrap()), ["E3"]);
         assert_eq!(terminals(&days[1].to_batch().unwrap()), ["T2"]);
         assert_eq!(crate::time::format_day(days[1].day), "2026-04-02");
+    }
+
+    #[test]
+    fn parts_with_their_own_dictionaries_gather_into_one_batch() {
+        // Not from a store: each part has its own terminal dictionary.
+        let a = rows("a.csv", &[("E1", "2026-04-01T09:00:00+09:00", "T1")]);
+        let b = rows(
+            "b.csv",
+            &[
+                ("E0", "2026-04-01T08:00:00+09:00", "T2"),
+                ("E2", "2026-04-01T10:00:00+09:00", "T3"),
+            ],
+        );
+        let day = DayEvents {
+            day: crate::time::jst_day(ts("2026-04-01T09:00:00+09:00")),
+            parts: vec![a, b],
+            order: vec![(1, 0), (0, 0), (1, 1)],
+            duplicates: 0,
+        };
+        let batch = day.to_batch().unwrap();
+        assert_eq!(ids(&batch), ["E0", "E1", "E2"]);
+        assert_eq!(terminals(&batch), ["T2", "T1", "T3"]);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use arrow_array::{RecordBatch, UInt32Array};
 
 use crate::archive::{Archive, DayJob, Kind, StagedFile, StateJob, Transaction};
 use crate::days::DayStore;
-use crate::detect::{Detector, State};
+use crate::detect::{Detector, STATE_TAG, State};
 use crate::error::{Error, Exit};
 use crate::findings::{self, FindingCounts, Lang, Spool};
 use crate::ledger::Ledgers;
@@ -198,7 +198,7 @@ pub fn ingest_days(
             // Nothing new: report what the archive's latest state still has pending.
             if let Some(&last) = archive.state_days().iter().next_back() {
                 let bytes = archive.state(last)?.unwrap_or_default();
-                let state = State::from_json(&bytes)?;
+                let state = State::decode(&bytes)?;
                 report.pending = Detector::resume(Arc::clone(ledgers), state)?
                     .pending_changes()
                     .len();
@@ -225,7 +225,7 @@ pub fn ingest_days(
     let mut detector = match resume_from {
         Some(d) => {
             let bytes = archive.state(d)?.unwrap_or_default();
-            Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?
+            Detector::resume(Arc::clone(ledgers), State::decode(&bytes)?)?
         }
         None => Detector::new(Arc::clone(ledgers)),
     };
@@ -328,9 +328,15 @@ pub fn ingest_days(
             report.days_judged.push(day);
             report.findings.extend(found)?;
             if night_done {
-                // Only here can the night settle: compare with the archived state.
-                let bytes = state.to_json()?;
-                let settled = txn.archive().state(day)?.as_deref() == Some(bytes.as_slice());
+                // Only here can the night settle: compare with the archived state. The
+                // bytes decide when both are of the current format; a state saved in an
+                // older format is compared as a state.
+                let bytes = state.encode()?;
+                let settled = match txn.archive().state(day)? {
+                    None => false,
+                    Some(old) if old.starts_with(STATE_TAG) => old == bytes,
+                    Some(old) => State::decode(&old).is_ok_and(|old| old == state),
+                };
                 writer.send(&mut txn, Job::StateBytes(job, bytes))?;
                 if settled {
                     break;
@@ -360,7 +366,7 @@ impl Job {
         Ok(match self {
             Job::Day(job) => job.write()?,
             Job::State(job, state) => {
-                let bytes = state.to_json()?;
+                let bytes = state.encode()?;
                 drop(state);
                 job.write(&bytes)?
             }

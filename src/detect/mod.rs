@@ -226,9 +226,27 @@ fn sorted<S: serde::Serializer, V: Serialize, H>(
     map: &HashMap<String, V, H>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut entries: Vec<(&String, &V)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    s.collect_map(entries)
+    // A month of changes is tens of thousands of ids, sorted once per saved day: compare
+    // their first 24 bytes as integers and only ties byte by byte. Zero-padded big-endian
+    // prefixes order exactly as the strings do, so the order is plain string order.
+    let mut entries: Vec<([u64; 3], &String, &V)> =
+        map.iter().map(|(k, v)| (prefix_key(k), k, v)).collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    s.collect_map(entries.into_iter().map(|(_, k, v)| (k, v)))
+}
+
+/// The first 24 bytes of `s`, zero-padded, as big-endian words.
+fn prefix_key(s: &str) -> [u64; 3] {
+    let mut bytes = [0u8; 24];
+    let n = s.len().min(24);
+    bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+    let mut key = [0u64; 3];
+    for (word, chunk) in key.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        *word = u64::from_be_bytes(w);
+    }
+    key
 }
 
 /// One part of the engine: judges a day, reading and updating its part of the state.

@@ -319,6 +319,22 @@ fn brute_force(l: &Ledgers, evs: &[E]) -> Vec<Key> {
 }
 
 proptest! {
+    #[test]
+    fn saved_ids_sort_in_plain_string_order(
+        mut ids in proptest::collection::vec("[A\\x00-]{0,3}[KW0-9-]{0,30}", 0..64)
+    ) {
+        let mut by_prefix = ids.clone();
+        by_prefix.sort_by(|a, b| {
+            crate::detect::prefix_key(a)
+                .cmp(&crate::detect::prefix_key(b))
+                .then_with(|| a.cmp(b))
+        });
+        ids.sort();
+        prop_assert_eq!(by_prefix, ids);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]

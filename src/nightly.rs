@@ -24,7 +24,7 @@ use arrow_array::{RecordBatch, UInt32Array};
 
 use crate::archive::{Archive, DayJob, Kind, StagedFile, StateJob, Transaction};
 use crate::days::DayStore;
-use crate::detect::{Detector, State};
+use crate::detect::{Detector, STATE_TAG, State};
 use crate::error::{Error, Exit};
 use crate::findings::{self, FindingCounts, Lang, Spool};
 use crate::ledger::Ledgers;
@@ -198,7 +198,7 @@ pub fn ingest_days(
             // Nothing new: report what the archive's latest state still has pending.
             if let Some(&last) = archive.state_days().iter().next_back() {
                 let bytes = archive.state(last)?.unwrap_or_default();
-                let state = State::from_json(&bytes)?;
+                let state = State::decode(&bytes)?;
                 report.pending = Detector::resume(Arc::clone(ledgers), state)?
                     .pending_changes()
                     .len();
@@ -225,7 +225,7 @@ pub fn ingest_days(
     let mut detector = match resume_from {
         Some(d) => {
             let bytes = archive.state(d)?.unwrap_or_default();
-            Detector::resume(Arc::clone(ledgers), State::from_json(&bytes)?)?
+            Detector::resume(Arc::clone(ledgers), State::decode(&bytes)?)?
         }
         None => Detector::new(Arc::clone(ledgers)),
     };
@@ -253,7 +253,7 @@ pub fn ingest_days(
     // 3. Judge day by day, the night's days and the archived ones in date order, and stop
     // once the night is used up and the state is what the archive already holds. The
     // files are written by a second thread, a day behind: Parquet encoding, digests and
-    // the state's serialization overlap the judging of the next day. The staged files
+    // the state's compression overlap the judging of the next day. The staged files
     // come back in the order they were staged, so the transaction (one per night, still
     // committed only once everything is written) records exactly what writing them in
     // line would have.
@@ -323,20 +323,25 @@ pub fn ingest_days(
             let job = txn.stage_day(Kind::Findings, day, findings::to_record_batch(&found)?)?;
             writer.send(&mut txn, Job::Day(job))?;
             let night_done = next_new.is_none() && store.days().is_empty();
-            let state = detector.state();
+            let bytes = detector.encode_state()?;
             let job = txn.stage_state(day)?;
             report.days_judged.push(day);
             report.findings.extend(found)?;
-            if night_done {
-                // Only here can the night settle: compare with the archived state.
-                let bytes = state.to_json()?;
-                let settled = txn.archive().state(day)?.as_deref() == Some(bytes.as_slice());
-                writer.send(&mut txn, Job::StateBytes(job, bytes))?;
-                if settled {
-                    break;
-                }
-            } else {
-                writer.send(&mut txn, Job::State(job, Box::new(state)))?;
+            // Only once the night is used up can it settle: compare with the archived
+            // state. The bytes decide when both are of the current format; a state saved
+            // in an older format is compared as a state.
+            let settled = night_done
+                && match txn.archive().state(day)? {
+                    None => false,
+                    Some(old) if old.starts_with(STATE_TAG) => old == bytes,
+                    Some(old) => match (State::decode(&old), State::decode(&bytes)) {
+                        (Ok(old), Ok(new)) => old == new,
+                        _ => false,
+                    },
+                };
+            writer.send(&mut txn, Job::State(job, bytes))?;
+            if settled {
+                break;
             }
         }
         writer.finish(&mut txn)
@@ -349,22 +354,15 @@ pub fn ingest_days(
 /// A file for the writer thread.
 enum Job {
     Day(DayJob),
-    /// A state to serialize and store.
-    State(StateJob, Box<State>),
-    /// A state already serialized.
-    StateBytes(StateJob, Vec<u8>),
+    /// A serialized state to compress and store.
+    State(StateJob, Vec<u8>),
 }
 
 impl Job {
     fn run(self) -> Result<StagedFile, Error> {
         Ok(match self {
             Job::Day(job) => job.write()?,
-            Job::State(job, state) => {
-                let bytes = state.to_json()?;
-                drop(state);
-                job.write(&bytes)?
-            }
-            Job::StateBytes(job, bytes) => job.write(&bytes)?,
+            Job::State(job, bytes) => job.write(&bytes)?,
         })
     }
 }

@@ -229,7 +229,7 @@ fn a_day_is_stored_where_and_how_archive_md_says() {
     assert!(col("detail").bloom_filter_offset().is_none());
     let dict = |name: &str| col(name).encodings().any(|e| e == Encoding::RLE_DICTIONARY);
     assert!(dict("operator_id") && dict("terminal_id") && dict("operation"));
-    assert!(!dict("event_id") && !dict("detail"));
+    assert!(!dict("event_id") && !dict("target_code"));
     let sorting = rg.sorting_columns().unwrap();
     assert_eq!(sorting[0].column_idx, 1, "sorted by timestamp");
     assert_ok(&verify(&root).unwrap());

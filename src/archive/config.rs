@@ -15,7 +15,7 @@
 //!
 //! [parquet]
 //! row_group_rows = 65536
-//! zstd_level = 3
+//! zstd_level = 1
 //! bloom_fpp = 0.01
 //! ```
 //!
@@ -88,6 +88,10 @@ impl Default for Retention {
 pub struct ParquetSettings {
     /// Rows per row group: the unit a lookup skips with statistics and Bloom filters.
     pub row_group_rows: usize,
+    /// zstd level of the data pages. Level 1 by default: on these pages (dictionary
+    /// indices, sorted times, short ids) it compressed a day of events slightly smaller
+    /// than level 3 and in about half the time; higher levels buy little on pages of a
+    /// megabyte.
     pub zstd_level: i32,
     /// False-positive probability of the Bloom filters.
     pub bloom_fpp: f64,
@@ -99,9 +103,9 @@ impl Default for ParquetSettings {
     fn default() -> Self {
         ParquetSettings {
             row_group_rows: 64 * 1024,
-            zstd_level: 3,
+            zstd_level: 1,
             bloom_fpp: 0.01,
-            state_zstd_level: 3,
+            state_zstd_level: 1,
         }
     }
 }

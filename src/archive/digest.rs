@@ -73,7 +73,7 @@ impl DayDigest {
             columns: schema.fields().iter().map(|_| Sha256::new()).collect(),
             schema,
             rows: 0,
-            buf: Vec::with_capacity(2 * CHUNK),
+            buf: vec![0; CHUNK],
         }
     }
 
@@ -86,6 +86,7 @@ impl DayDigest {
             let name = self.schema.field(i).name();
             let mut sink = Sink {
                 buf: &mut self.buf,
+                at: 0,
                 hasher,
             };
             encode(array, &mut sink, name)?;
@@ -128,11 +129,14 @@ pub fn digest_batches<'a>(
     Ok((d.rows(), d.finish()))
 }
 
-/// The encoded values go to the column's hasher through a small buffer, flushed as it
-/// fills: SHA-256 does not care how its input is split, and a whole column's encoding
-/// (tens of MB for a day's `detail`) would otherwise be a fresh allocation per file.
+/// The encoded values go to the column's hasher through a fixed buffer, hashed each time
+/// it fills: SHA-256 does not care how its input is split, and a whole column's encoding
+/// (tens of MB for a day's `detail`) would otherwise be a fresh allocation per file. The
+/// buffer is written at a cursor, so a value costs one bounds check and its copies.
 struct Sink<'a> {
-    buf: &'a mut Vec<u8>,
+    buf: &'a mut [u8],
+    /// Bytes of `buf` gathered and not hashed yet.
+    at: usize,
     hasher: &'a mut Sha256,
 }
 
@@ -141,48 +145,75 @@ const CHUNK: usize = 64 * 1024;
 
 impl Sink<'_> {
     fn null(&mut self) {
-        self.buf.push(0);
+        self.byte(0);
+    }
+
+    fn byte(&mut self, b: u8) {
+        if self.at == self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.at] = b;
+        self.at += 1;
     }
 
     /// A present fixed-width value.
-    fn fixed(&mut self, bytes: &[u8]) {
-        self.buf.push(1);
-        self.buf.extend_from_slice(bytes);
-        self.spill();
+    #[inline]
+    fn fixed<const W: usize>(&mut self, bytes: [u8; W]) {
+        if self.at + W + 1 > self.buf.len() {
+            self.flush();
+        }
+        let out = &mut self.buf[self.at..self.at + W + 1];
+        out[0] = 1;
+        out[1..].copy_from_slice(&bytes);
+        self.at += W + 1;
     }
 
     /// A present variable-length value: its length, then its bytes.
+    #[inline]
     fn var(&mut self, bytes: &[u8]) {
-        self.buf.push(1);
-        self.put_len(bytes.len());
-        self.buf.extend_from_slice(bytes);
-        self.spill();
+        let n = 9 + bytes.len();
+        if self.at + n > self.buf.len() {
+            self.flush();
+            if n > self.buf.len() {
+                self.hasher.update([1]);
+                self.hasher.update((bytes.len() as u64).to_le_bytes());
+                self.hasher.update(bytes);
+                return;
+            }
+        }
+        let out = &mut self.buf[self.at..self.at + n];
+        out[0] = 1;
+        out[1..9].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+        out[9..].copy_from_slice(bytes);
+        self.at += n;
     }
 
     fn put_len(&mut self, n: usize) {
-        self.buf.extend_from_slice(&(n as u64).to_le_bytes());
-    }
-
-    fn spill(&mut self) {
-        if self.buf.len() >= CHUNK {
-            self.flush();
+        for b in (n as u64).to_le_bytes() {
+            self.byte(b);
         }
     }
 
     fn flush(&mut self) {
-        self.hasher.update(&*self.buf);
-        self.buf.clear();
+        self.hasher.update(&self.buf[..self.at]);
+        self.at = 0;
     }
 }
 
 macro_rules! primitive {
     ($array:expr, $sink:expr, $t:ty) => {{
         let a = $array.as_primitive::<$t>();
-        for i in 0..a.len() {
-            if a.is_null(i) {
-                $sink.null();
-            } else {
-                $sink.fixed(&a.value(i).to_le_bytes());
+        if a.null_count() == 0 {
+            for v in a.values().iter() {
+                $sink.fixed(v.to_le_bytes());
+            }
+        } else {
+            for i in 0..a.len() {
+                if a.is_null(i) {
+                    $sink.null();
+                } else {
+                    $sink.fixed(a.value(i).to_le_bytes());
+                }
             }
         }
     }};
@@ -191,11 +222,17 @@ macro_rules! primitive {
 macro_rules! bytes {
     ($a:expr, $sink:expr) => {{
         let a = $a;
-        for i in 0..a.len() {
-            if a.is_null(i) {
-                $sink.null();
-            } else {
+        if a.null_count() == 0 {
+            for i in 0..a.len() {
                 $sink.var(AsRef::<[u8]>::as_ref(a.value(i)));
+            }
+        } else {
+            for i in 0..a.len() {
+                if a.is_null(i) {
+                    $sink.null();
+                } else {
+                    $sink.var(AsRef::<[u8]>::as_ref(a.value(i)));
+                }
             }
         }
     }};
@@ -212,7 +249,7 @@ fn encode_list<O: arrow_array::OffsetSizeTrait>(
             sink.null();
         } else {
             let v: Arc<dyn Array> = a.value(i);
-            sink.buf.push(1);
+            sink.byte(1);
             sink.put_len(v.len());
             encode(&v, sink, column)?;
         }
@@ -226,6 +263,24 @@ fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), Uns
         data_type: array.data_type().to_string(),
     };
     match array.data_type() {
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            // The id columns: look each key's value up in place. The keys are read as
+            // they are, not normalised into a fresh vector: a day's column of those is
+            // megabytes of new pages, zeroed by the kernel, for every column and day.
+            let dict = array.as_dictionary::<Int32Type>();
+            let values = dict.values().as_string::<i32>();
+            let keys = dict.keys();
+            let null_values = values.null_count() > 0;
+            for (i, &k) in keys.values().iter().enumerate() {
+                let k = usize::try_from(k).ok().filter(|&k| k < values.len());
+                match k {
+                    Some(k) if keys.is_valid(i) && !(null_values && values.is_null(k)) => {
+                        sink.var(values.value(k).as_bytes())
+                    }
+                    _ => sink.null(),
+                }
+            }
+        }
         DataType::Dictionary(_, v) => {
             let dict = array.as_any_dictionary();
             if **v == DataType::Utf8 && !dict.values().is_empty() {
@@ -257,7 +312,7 @@ fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), Uns
                 if a.is_null(i) {
                     sink.null();
                 } else {
-                    sink.fixed(&[a.value(i) as u8]);
+                    sink.fixed([a.value(i) as u8]);
                 }
             }
         }
@@ -287,7 +342,7 @@ fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), Uns
                 if a.is_null(i) {
                     sink.null();
                 } else {
-                    sink.fixed(&a.value(i).to_bits().to_le_bytes());
+                    sink.fixed(a.value(i).to_bits().to_le_bytes());
                 }
             }
         }
@@ -297,7 +352,7 @@ fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), Uns
                 if a.is_null(i) {
                     sink.null();
                 } else {
-                    sink.fixed(&a.value(i).to_bits().to_le_bytes());
+                    sink.fixed(a.value(i).to_bits().to_le_bytes());
                 }
             }
         }

@@ -3,8 +3,8 @@
 //!
 //! Properties: zstd; statistics at page level (chunk statistics and the page index, so
 //! engines prune pages too); dictionary encoding for the id columns and off for columns
-//! whose values are nearly all distinct (`event_id`, `detail`, …) where a dictionary only
-//! costs; delta encoding for the time column, which is sorted; Bloom filters on the
+//! whose values are mostly distinct (`event_id`, `target_code`, …; see
+//! [`Kind::plain_columns`]) where a dictionary only costs; delta encoding for the time column, which is sorted; Bloom filters on the
 //! columns an investigation looks up (`target_code`, `operator_id` for events), sized for
 //! a full row group and folded down by the writer; row groups of a fixed row count so a
 //! year file has many to skip; `timestamp` stays Arrow `Timestamp(ms, "UTC")`, which

@@ -41,10 +41,23 @@ impl Kind {
         }
     }
 
-    /// Columns whose values are nearly all distinct: dictionary encoding only costs there.
+    /// Columns whose values are mostly distinct within a row group: there a dictionary
+    /// costs a hash lookup per value and makes the file larger, not smaller. A resident
+    /// code or a request number recurs only a few times a day, an event id never. Free
+    /// text (`detail`) keeps its dictionary: screen and form names repeat all day, and
+    /// the writer falls back to plain pages by itself when the dictionary outgrows its
+    /// page limit.
     pub const fn plain_columns(self) -> &'static [&'static str] {
         match self {
-            Kind::Events => &["event_id", "detail", "extras", "source_line"],
+            Kind::Events => &[
+                "event_id",
+                "target_code",
+                "request_no",
+                "approval_no",
+                "ref_event_id",
+                "extras",
+                "source_line",
+            ],
             Kind::Findings => &["event_id", "message", "message_en", "facts"],
         }
     }

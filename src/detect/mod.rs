@@ -153,14 +153,101 @@ impl State {
             message: format!("line {} column {}: {e}", e.line(), e.column()),
         })
     }
+
+    /// The state as saved between runs (format [`STATE_FORMAT`]): [`STATE_TAG`], the
+    /// format number (u32, little-endian), then the fields in postcard's compact binary
+    /// serde encoding. Canonical like [`State::to_json`]: equal states give equal bytes.
+    ///
+    /// Not JSON because a night saves one state per day and a state holds every change
+    /// of the self-verification lookback (tens of thousands of entries for a large
+    /// city): as JSON that was the archive's third-largest cost after Parquet encoding
+    /// and the day digests.
+    pub fn encode(&self) -> Result<Vec<u8>, DetectError> {
+        // Into a vector of its own: postcard's `Extend` sink takes strings a byte at a
+        // time, its vector sink a slice at a time; the copy behind the tag is one memcpy.
+        let body = postcard::to_allocvec(self).map_err(|e| DetectError::State {
+            message: format!("cannot serialize: {e}"),
+        })?;
+        let mut out = Vec::with_capacity(STATE_TAG.len() + 4 + body.len());
+        out.extend_from_slice(STATE_TAG);
+        out.extend_from_slice(&STATE_FORMAT.to_le_bytes());
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// A state from [`State::encode`] bytes, or from the JSON of format 1 (states saved
+    /// by earlier versions of tenken), so an existing archive resumes as it is.
+    pub fn decode(bytes: &[u8]) -> Result<State, DetectError> {
+        if let Some(rest) = bytes.strip_prefix(STATE_TAG.as_slice()) {
+            let (format, body) = rest.split_at_checked(4).ok_or_else(|| DetectError::State {
+                message: "truncated: the format number is missing".into(),
+            })?;
+            let mut n = [0u8; 4];
+            n.copy_from_slice(format);
+            let format = u32::from_le_bytes(n);
+            if format != STATE_FORMAT {
+                return Err(DetectError::State {
+                    message: format!(
+                        "file format {format} (this tenken reads formats 1 and {STATE_FORMAT}; a newer tenken wrote it?)"
+                    ),
+                });
+            }
+            let (state, rest) =
+                postcard::take_from_bytes::<State>(body).map_err(|e| DetectError::State {
+                    message: format!("format {STATE_FORMAT}: {e}"),
+                })?;
+            if !rest.is_empty() {
+                return Err(DetectError::State {
+                    message: format!(
+                        "format {STATE_FORMAT}: {} bytes after the end of the state",
+                        rest.len()
+                    ),
+                });
+            }
+            return Ok(state);
+        }
+        if bytes.trim_ascii_start().starts_with(b"{") {
+            return State::from_json(bytes);
+        }
+        Err(DetectError::State {
+            message: "not a tenken rule-engine state (neither format 1 JSON nor format 2)".into(),
+        })
+    }
 }
 
-/// Serializes a map sorted by key.
+/// The first bytes of a saved state of format 2 and later.
+pub const STATE_TAG: &[u8; 12] = b"tenken-state";
+
+/// The format of [`State::encode`]: 1 was JSON, 2 is postcard behind [`STATE_TAG`]. A
+/// format number says how the fields are written; [`STATE_VERSION`] what they mean.
+pub const STATE_FORMAT: u32 = 2;
+
+/// Serializes a map sorted by key (keys are unique, so an unstable sort is canonical).
 fn sorted<S: serde::Serializer, V: Serialize, H>(
     map: &HashMap<String, V, H>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.collect_map(map.iter().collect::<BTreeMap<_, _>>())
+    // A month of changes is tens of thousands of ids, sorted once per saved day: compare
+    // their first 24 bytes as integers and only ties byte by byte. Zero-padded big-endian
+    // prefixes order exactly as the strings do, so the order is plain string order.
+    let mut entries: Vec<([u64; 3], &String, &V)> =
+        map.iter().map(|(k, v)| (prefix_key(k), k, v)).collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    s.collect_map(entries.into_iter().map(|(_, k, v)| (k, v)))
+}
+
+/// The first 24 bytes of `s`, zero-padded, as big-endian words.
+fn prefix_key(s: &str) -> [u64; 3] {
+    let mut bytes = [0u8; 24];
+    let n = s.len().min(24);
+    bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+    let mut key = [0u64; 3];
+    for (word, chunk) in key.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        *word = u64::from_be_bytes(w);
+    }
+    key
 }
 
 /// One part of the engine: judges a day, reading and updating its part of the state.
@@ -320,6 +407,17 @@ impl Detector {
         let mut s = self.state.clone();
         s.activity = self.activity.save();
         s
+    }
+
+    /// [`Detector::state`] as [`State::encode`] bytes, without the copy: the nightly job
+    /// saves one state per day, and copying a month of changes only to serialize and
+    /// drop them cost more than serializing.
+    pub fn encode_state(&mut self) -> Result<Vec<u8>, DetectError> {
+        // `state.activity` is empty while judging (the live form is `self.activity`).
+        self.state.activity = self.activity.save();
+        let bytes = self.state.encode();
+        self.state.activity.clear();
+        bytes
     }
 
     /// Changes not yet judgeable by `unverified-change` (reported, not findings), by

@@ -34,14 +34,14 @@ use crate::time::{self, Day};
 #[serde(deny_unknown_fields)]
 pub struct ChangeState {
     pub timestamp: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub operator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub terminal: Option<String>,
     pub op: Op,
     pub ok: bool,
     /// The deadline of a pending OK change; `None` once settled or judged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub due: Option<i64>,
 }
 
@@ -51,9 +51,9 @@ pub struct ChangeState {
 pub struct VerifyState {
     pub event_id: String,
     pub timestamp: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub operator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub terminal: Option<String>,
 }
 

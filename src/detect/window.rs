@@ -59,15 +59,11 @@ pub struct WindowEntry {
     pub event_id: String,
     pub timestamp: i64,
     /// The summed value (`Sum` windows).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     pub amount: i64,
     /// The counted value (`Distinct` windows).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub value: Option<String>,
-}
-
-fn is_zero(v: &i64) -> bool {
-    *v == 0
 }
 
 /// A window's contents between days.

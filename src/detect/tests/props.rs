@@ -115,16 +115,30 @@ fn judge_resumed(l: &Ledgers, evs: &[E]) -> (Vec<Finding>, State) {
     let ledgers = Arc::new(l.clone());
     let mut bytes = Detector::new(Arc::clone(&ledgers))
         .state()
-        .to_json()
+        .encode()
         .unwrap();
     let mut all = Vec::new();
     for (d, batch) in days(evs) {
-        let state = State::from_json(&bytes).unwrap();
+        let state = State::decode(&bytes).unwrap();
         let mut det = Detector::resume(Arc::clone(&ledgers), state).unwrap();
         all.extend(det.judge_day(d, &batch).unwrap());
-        bytes = det.state().to_json().unwrap();
+        bytes = det.state().encode().unwrap();
     }
-    (all, State::from_json(&bytes).unwrap())
+    (all, State::decode(&bytes).unwrap())
+}
+
+#[test]
+fn a_saved_state_of_another_format_is_refused_with_its_number() {
+    let mut bytes = State::default().encode().unwrap();
+    assert!(bytes.starts_with(crate::detect::STATE_TAG));
+    bytes[crate::detect::STATE_TAG.len()] = 9;
+    let err = State::decode(&bytes).unwrap_err().to_string();
+    assert!(err.contains("file format 9"), "{err}");
+    let err = State::decode(b"\x28\xb5junk").unwrap_err().to_string();
+    assert!(err.contains("not a tenken rule-engine state"), "{err}");
+    let mut long = State::default().encode().unwrap();
+    long.push(0);
+    assert!(State::decode(&long).is_err(), "trailing bytes are refused");
 }
 
 /// Judges each day from its rows dealt round-robin into `k` batches (each with its own
@@ -341,6 +355,22 @@ fn brute_force(l: &Ledgers, evs: &[E]) -> Vec<Key> {
 }
 
 proptest! {
+    #[test]
+    fn saved_ids_sort_in_plain_string_order(
+        mut ids in proptest::collection::vec("[A\\x00-]{0,3}[KW0-9-]{0,30}", 0..64)
+    ) {
+        let mut by_prefix = ids.clone();
+        by_prefix.sort_by(|a, b| {
+            crate::detect::prefix_key(a)
+                .cmp(&crate::detect::prefix_key(b))
+                .then_with(|| a.cmp(b))
+        });
+        ids.sort();
+        prop_assert_eq!(by_prefix, ids);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
@@ -350,6 +380,9 @@ proptest! {
         let (f2, s2) = judge_resumed(&l, &evs);
         prop_assert_eq!(&f1, &f2);
         prop_assert_eq!(s1.to_json().unwrap(), s2.to_json().unwrap());
+        prop_assert_eq!(s1.encode().unwrap(), s2.encode().unwrap());
+        // A state saved as format 1 JSON by an earlier tenken reads back the same.
+        prop_assert_eq!(&State::decode(&s1.to_json().unwrap()).unwrap(), &s1);
         prop_assert_eq!(s1, s2);
     }
 

@@ -43,7 +43,9 @@ impl Kind {
 
     /// Columns whose values are mostly distinct within a row group: there a dictionary
     /// costs a hash lookup per value and makes the file larger, not smaller. A resident
-    /// code or a request number recurs only a few times a day, an event id never. Free
+    /// code or a request number recurs only a few times a day, an event id never (the
+    /// other id columns — terminal, operator, `ref_event_id`, set on verifies only — keep
+    /// the dictionary `archive.md` asks for). Free
     /// text (`detail`) keeps its dictionary: screen and form names repeat all day, and
     /// the writer falls back to plain pages by itself when the dictionary outgrows its
     /// page limit.
@@ -54,7 +56,6 @@ impl Kind {
                 "target_code",
                 "request_no",
                 "approval_no",
-                "ref_event_id",
                 "extras",
                 "source_line",
             ],

@@ -209,7 +209,7 @@ fn zone(s: &[u8], i: usize) -> Option<i32> {
 
 /// `HH:MM:SS` at `s[11..19]` (the colons already checked), all six digits tested and
 /// converted eight bytes at a time.
-#[inline]
+#[inline(always)]
 fn hh_mm_ss(s: &[u8]) -> Option<(u32, u32, u32)> {
     let t = u64::from_le_bytes(s.get(11..19)?.try_into().ok()?);
     // Minus `0` under each digit and `:` under each colon: every byte is then 0–9 (a
@@ -223,7 +223,7 @@ fn hh_mm_ss(s: &[u8]) -> Option<(u32, u32, u32)> {
 }
 
 /// The milliseconds of a timestamp that ends in exactly `.fff+09:00` at `s[19..]`.
-#[inline]
+#[inline(always)]
 fn millis_jst(s: &[u8]) -> Option<u32> {
     if s.len() != 29 {
         return None;

@@ -134,9 +134,9 @@ fn pack(b: &[u8]) -> Option<u128> {
             let last = u32::from_le_bytes(b[n - 4..].try_into().ok()?) as u64;
             first | last << 32
         } else {
-            b.iter()
-                .enumerate()
-                .fold(0u64, |acc, (i, &c)| acc | (c as u64) << (8 * i))
+            // Up to three bytes, read one by one (no loop for two or three bytes).
+            let at = |i: usize| b.get(i).map_or(0, |&c| (c as u64) << (8 * i));
+            at(0) | at(1) | at(2)
         };
         Some(lo as u128 | (n as u128) << 120)
     } else if n <= 16 {
@@ -360,6 +360,9 @@ struct ByteColumn {
 /// The largest fixed-size move.
 const MOVE: usize = 64;
 
+/// Bytes zero-filled ahead of the values at a time.
+const ZERO_STEP: usize = 4096;
+
 impl ByteColumn {
     /// Room for `rows` values of about `bytes_per_row` bytes.
     fn new(rows: usize, bytes_per_row: usize) -> Self {
@@ -383,13 +386,16 @@ impl ByteColumn {
         offsets
     }
 
-    /// Makes room for `n` more bytes plus the slack of one fixed-size move.
+    /// Makes room for `n` more bytes plus the slack of one fixed-size move. The buffer is
+    /// zero-filled a few KiB at a time, not to its capacity: filled bytes are resident
+    /// memory, and the capacity is an estimate.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, n: usize) {
-        let want = (self.used + n + MOVE).max(self.bytes + MOVE);
-        let len = want.max(self.buf.len() * 2);
-        self.buf.resize(len, 0);
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(self.bytes + MOVE);
+        }
+        self.buf.resize(self.used + n + MOVE + ZERO_STEP, 0);
     }
 
     /// Appends `src[a..b]` to the value being built.

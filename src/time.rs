@@ -262,6 +262,25 @@ pub struct TimestampParser {
 }
 
 impl TimestampParser {
+    /// The day number of the date at the start of `s` (`date` is its digits), which
+    /// becomes the remembered date; kept out of line so that the common path, inlined
+    /// into the line parsers, stays small.
+    #[cold]
+    #[inline(never)]
+    fn new_date(&mut self, s: &[u8], date: u64) -> Option<i64> {
+        let (y, mo, d) = (four(s, 0)?, two(s, 5)?, two(s, 8)?);
+        if !(1900..=9999).contains(&y)
+            || !(1..=12).contains(&mo)
+            || d == 0
+            || d > days_in_month(y as i32, mo)
+        {
+            return None;
+        }
+        let day = days_from_civil(y as i32, mo, d) as i64;
+        self.last = Some((date, day));
+        Some(day)
+    }
+
     /// Parses like [`parse_timestamp`].
     #[inline]
     pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
@@ -277,19 +296,7 @@ impl TimestampParser {
                 let date = u64::from_le_bytes(digits);
                 let day = match self.last {
                     Some((d, day)) if d == date => day,
-                    _ => {
-                        let (y, mo, d) = (four(s, 0)?, two(s, 5)?, two(s, 8)?);
-                        if !(1900..=9999).contains(&y)
-                            || !(1..=12).contains(&mo)
-                            || d == 0
-                            || d > days_in_month(y as i32, mo)
-                        {
-                            return None;
-                        }
-                        let day = days_from_civil(y as i32, mo, d) as i64;
-                        self.last = Some((date, day));
-                        day
-                    }
+                    _ => self.new_date(s, date)?,
                 };
                 let (h, mi, sec) = hh_mm_ss(s)?;
                 if h > 23 || mi > 59 || sec > 59 {

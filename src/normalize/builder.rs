@@ -4,7 +4,9 @@
 //! (this module), as arrow-csv does: the parsers hand over borrowed fields as an
 //! [`EventRow`], the builder appends them to its columns and interns the id columns into
 //! per-batch dictionaries. Interning per batch (not globally) keeps parallel workers
-//! independent; the `days` stage maps dictionaries to run-wide keys.
+//! independent; the `days` stage maps dictionaries to run-wide keys. The decoder's own
+//! paths hand over positions in the text instead of `&str`s (`push_csv`, `push_kv`), so
+//! that fields are copied by position with no per-field slice or call.
 
 use std::sync::Arc;
 

@@ -207,6 +207,40 @@ fn zone(s: &[u8], i: usize) -> Option<i32> {
     }
 }
 
+/// `HH:MM:SS` at `s[11..19]` (the colons already checked), all six digits tested and
+/// converted eight bytes at a time.
+#[inline(always)]
+fn hh_mm_ss(s: &[u8]) -> Option<(u32, u32, u32)> {
+    let t = u64::from_le_bytes(s.get(11..19)?.try_into().ok()?);
+    // Minus `0` under each digit and `:` under each colon: every byte is then 0–9 (a
+    // byte below its subtrahend wraps to 0x80 or more, whatever it borrows).
+    let d = t.wrapping_sub(0x3030_3a30_303a_3030);
+    if (d | d.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    let b = |k: u32| ((d >> (8 * k)) & 0xff) as u32;
+    Some((b(0) * 10 + b(1), b(3) * 10 + b(4), b(6) * 10 + b(7)))
+}
+
+/// The milliseconds of a timestamp that ends in exactly `.fff+09:00` at `s[19..]`.
+#[inline(always)]
+fn millis_jst(s: &[u8]) -> Option<u32> {
+    if s.len() != 29 {
+        return None;
+    }
+    let u = u64::from_le_bytes(s.get(19..27)?.try_into().ok()?);
+    // `.` and `+09:` around the three digits, then `00`.
+    if u & 0xffff_ffff_0000_00ff != 0x3a39_302b_0000_002e || s.get(27..29)? != b"00" {
+        return None;
+    }
+    let m = ((u >> 8) & 0xff_ffff).wrapping_sub(0x30_3030);
+    if (m | m.wrapping_add(0x76_7676)) & 0x80_8080 != 0 {
+        return None;
+    }
+    let b = |k: u32| ((m >> (8 * k)) & 0xff) as u32;
+    Some(b(0) * 100 + b(1) * 10 + b(2))
+}
+
 /// Parses a timestamp of either layout of `oplog.md` to milliseconds since the epoch (UTC).
 ///
 /// Accepted: ISO 8601 `2026-04-01T08:45:12.345+09:00` (fraction optional, any offset,
@@ -228,6 +262,25 @@ pub struct TimestampParser {
 }
 
 impl TimestampParser {
+    /// The day number of the date at the start of `s` (`date` is its digits), which
+    /// becomes the remembered date; kept out of line so that the common path, inlined
+    /// into the line parsers, stays small.
+    #[cold]
+    #[inline(never)]
+    fn new_date(&mut self, s: &[u8], date: u64) -> Option<i64> {
+        let (y, mo, d) = (four(s, 0)?, two(s, 5)?, two(s, 8)?);
+        if !(1900..=9999).contains(&y)
+            || !(1..=12).contains(&mo)
+            || d == 0
+            || d > days_in_month(y as i32, mo)
+        {
+            return None;
+        }
+        let day = days_from_civil(y as i32, mo, d) as i64;
+        self.last = Some((date, day));
+        Some(day)
+    }
+
     /// Parses like [`parse_timestamp`].
     #[inline]
     pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
@@ -243,30 +296,16 @@ impl TimestampParser {
                 let date = u64::from_le_bytes(digits);
                 let day = match self.last {
                     Some((d, day)) if d == date => day,
-                    _ => {
-                        let (y, mo, d) = (four(s, 0)?, two(s, 5)?, two(s, 8)?);
-                        if !(1900..=9999).contains(&y)
-                            || !(1..=12).contains(&mo)
-                            || d == 0
-                            || d > days_in_month(y as i32, mo)
-                        {
-                            return None;
-                        }
-                        let day = days_from_civil(y as i32, mo, d) as i64;
-                        self.last = Some((date, day));
-                        day
-                    }
+                    _ => self.new_date(s, date)?,
                 };
-                let (h, mi, sec) = (two(s, 11)?, two(s, 14)?, two(s, 17)?);
+                let (h, mi, sec) = hh_mm_ss(s)?;
                 if h > 23 || mi > 59 || sec > 59 {
                     return None;
                 }
                 // The layout the terminals write most: milliseconds and `+09:00`.
-                if let [b'.', a, b, c, b'+', b'0', b'9', b':', b'0', b'0'] = s[19..]
-                    && sep == b'-'
-                    && let (Some(a), Some(b), Some(c)) = (digit(a), digit(b), digit(c))
+                if sep == b'-'
+                    && let Some(ms) = millis_jst(s)
                 {
-                    let ms = a * 100 + b * 10 + c;
                     let local = day * DAY_MS
                         + (h as i64 * 3600 + mi as i64 * 60 + sec as i64) * 1000
                         + ms as i64;
@@ -436,6 +475,36 @@ mod tests {
         assert_eq!(p.parse(b"2026/04/02 08:45:12"), Some(a + DAY_MS));
         assert_eq!(p.parse(b"2026-02-30T08:45:12+09:00"), None);
         assert_eq!(p.parse(b"2026-04-02T24:45:12+09:00"), None);
+    }
+
+    #[test]
+    fn word_at_a_time_digits_match_byte_by_byte() {
+        // Every byte value in every digit position of the time and the milliseconds.
+        let good = *b"2026-04-01T08:45:12.345+09:00";
+        let midnight = ts("2026-04-01T00:00:00.000+09:00").unwrap();
+        for pos in [11, 12, 14, 15, 17, 18, 20, 21, 22] {
+            for v in 0..=255u8 {
+                let mut s = good;
+                s[pos] = v;
+                let n = |i: usize| i64::from(s[i]) - i64::from(b'0');
+                let expected = v.is_ascii_digit().then(|| {
+                    let (h, m, sec) = (n(11) * 10 + n(12), n(14) * 10 + n(15), n(17) * 10 + n(18));
+                    (h < 24 && m < 60 && sec < 60).then(|| {
+                        midnight
+                            + (h * 3600 + m * 60 + sec) * 1000
+                            + n(20) * 100
+                            + n(21) * 10
+                            + n(22)
+                    })
+                });
+                assert_eq!(
+                    parse_timestamp(&s),
+                    expected.flatten(),
+                    "{}",
+                    String::from_utf8_lossy(&s)
+                );
+            }
+        }
     }
 
     #[test]

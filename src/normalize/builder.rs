@@ -4,7 +4,9 @@
 //! (this module), as arrow-csv does: the parsers hand over borrowed fields as an
 //! [`EventRow`], the builder appends them to its columns and interns the id columns into
 //! per-batch dictionaries. Interning per batch (not globally) keeps parallel workers
-//! independent; the `days` stage maps dictionaries to run-wide keys.
+//! independent; the `days` stage maps dictionaries to run-wide keys. The decoder's own
+//! paths hand over positions in the text instead of `&str`s (`push_csv`, `push_kv`), so
+//! that fields are copied by position with no per-field slice or call.
 
 use std::sync::Arc;
 
@@ -14,9 +16,10 @@ use arrow_array::{
     ArrayRef, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampMillisecondArray, UInt64Array,
 };
-use arrow_buffer::{NullBuffer, NullBufferBuilder};
+use arrow_buffer::{NullBuffer, NullBufferBuilder, OffsetBuffer};
 use arrow_schema::ArrowError;
 
+use super::kv::{KvFields, Span};
 use super::schema::event_schema;
 use crate::model::Op;
 
@@ -76,7 +79,7 @@ impl<'a> EventRow<'a> {
 #[derive(Debug)]
 struct DictColumn {
     short: hashbrown::HashMap<u128, (i32, u8), PackedHash>,
-    long: hashbrown::HashMap<Box<str>, i32>,
+    long: hashbrown::HashMap<Box<[u8]>, i32>,
     values: StringBuilder,
     distinct: i32,
     keys: Vec<i32>,
@@ -112,9 +115,12 @@ fn mix(p: u128) -> u64 {
     f ^ (f >> 31)
 }
 
+/// The cache slot of a packed value: the top bits of one multiply (Fibonacci hashing),
+/// cheaper than [`mix`] and spread well enough for a direct-mapped cache.
 #[inline]
 fn slot_of(p: u128) -> usize {
-    mix(p) as usize & (CACHE_SLOTS - 1)
+    let f = (p as u64) ^ ((p >> 64) as u64).rotate_left(23);
+    (f.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
 }
 
 /// Packs a string of at most 16 bytes into a `u128`: up to 7 bytes (as their first and
@@ -130,9 +136,9 @@ fn pack(b: &[u8]) -> Option<u128> {
             let last = u32::from_le_bytes(b[n - 4..].try_into().ok()?) as u64;
             first | last << 32
         } else {
-            b.iter()
-                .enumerate()
-                .fold(0u64, |acc, (i, &c)| acc | (c as u64) << (8 * i))
+            // Up to three bytes, read one by one (no loop for two or three bytes).
+            let at = |i: usize| b.get(i).map_or(0, |&c| (c as u64) << (8 * i));
+            at(0) | at(1) | at(2)
         };
         Some(lo as u128 | (n as u128) << 120)
     } else if n <= 16 {
@@ -187,15 +193,17 @@ impl DictColumn {
         }
     }
 
-    fn insert(values: &mut StringBuilder, distinct: &mut i32, v: &str) -> i32 {
-        values.append_value(v);
+    fn insert(values: &mut StringBuilder, distinct: &mut i32, v: &[u8]) -> i32 {
+        // Values come from text already checked to be UTF-8 and are cut at ASCII
+        // delimiters, so this never replaces anything; it runs once per distinct value.
+        values.append_value(String::from_utf8_lossy(v));
         *distinct += 1;
         *distinct - 1
     }
 
     /// Appends one value; the cache hit is the whole fast path, inlined at each call.
     #[inline(always)]
-    fn push(&mut self, v: Option<&str>) {
+    fn push(&mut self, v: Option<&[u8]>) {
         let Some(v) = v else {
             self.pending_nulls += 1;
             return;
@@ -203,7 +211,7 @@ impl DictColumn {
         if self.pending_nulls != 0 {
             self.append_pending_nulls();
         }
-        let key = match pack(v.as_bytes()) {
+        let key = match pack(v) {
             Some(p) => {
                 let slot = slot_of(p);
                 let CacheSlot(cp, ck, clen) = self.cache[slot];
@@ -230,7 +238,7 @@ impl DictColumn {
     /// A packed value not in the cache: look it up (or add it) and cache it.
     #[cold]
     #[inline(never)]
-    fn miss(&mut self, p: u128, slot: usize, v: &str) -> i32 {
+    fn miss(&mut self, p: u128, slot: usize, v: &[u8]) -> i32 {
         let (values, distinct) = (&mut self.values, &mut self.distinct);
         let (k, len) = *self
             .short
@@ -247,7 +255,7 @@ impl DictColumn {
     /// A value that does not pack (or whose packing collides with another length).
     #[cold]
     #[inline(never)]
-    fn long_key(&mut self, v: &str) -> i32 {
+    fn long_key(&mut self, v: &[u8]) -> i32 {
         match self.long.get(v) {
             Some(&k) => k,
             None => {
@@ -329,23 +337,211 @@ impl StrColumn {
     }
 }
 
+/// A string column built at the byte level, for the columns the CSV fast path fills.
+///
+/// Values are copied from the line text into a zero-filled buffer in fixed 32- or 64-byte
+/// moves (the text has room after the field; the bytes past the value are overwritten by
+/// the next one), so a value costs no `memcpy` call and no `&str` slice; UTF-8 is checked
+/// once per batch when the array is made.
+#[derive(Debug)]
+struct ByteColumn {
+    /// Values in `buf[..used]`; the rest is slack for the fixed-size moves.
+    buf: Vec<u8>,
+    used: usize,
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    pending_nulls: usize,
+    /// Values that are not null (all-null columns take a shortcut in `finish`).
+    present: usize,
+    rows: usize,
+    bytes: usize,
+    /// The values outgrew `i32` offsets; [`finish`](Self::finish) reports it.
+    overflow: bool,
+}
+
+/// The largest fixed-size move.
+const MOVE: usize = 64;
+
+/// Bytes zero-filled ahead of the values at a time.
+const ZERO_STEP: usize = 4096;
+
+impl ByteColumn {
+    /// Room for `rows` values of about `bytes_per_row` bytes.
+    fn new(rows: usize, bytes_per_row: usize) -> Self {
+        let bytes = rows * bytes_per_row;
+        ByteColumn {
+            buf: Vec::new(),
+            used: 0,
+            offsets: Self::first_offset(rows),
+            nulls: NullBufferBuilder::new(rows),
+            pending_nulls: 0,
+            present: 0,
+            rows,
+            bytes,
+            overflow: false,
+        }
+    }
+
+    fn first_offset(rows: usize) -> Vec<i32> {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        offsets
+    }
+
+    /// Makes room for `n` more bytes plus the slack of one fixed-size move. The buffer is
+    /// zero-filled a few KiB at a time, not to its capacity: filled bytes are resident
+    /// memory, and the capacity is an estimate.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, n: usize) {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(self.bytes + MOVE);
+        }
+        self.buf.resize(self.used + n + MOVE + ZERO_STEP, 0);
+    }
+
+    /// Appends `src[a..b]` to the value being built.
+    #[inline(always)]
+    fn copy(&mut self, src: &[u8], a: usize, b: usize) {
+        let n = b - a;
+        if self.used + n + MOVE > self.buf.len() {
+            self.grow(n);
+        }
+        let at = self.used;
+        if n <= 32
+            && let (Some(from), Some(to)) = (src.get(a..a + 32), self.buf.get_mut(at..at + 32))
+        {
+            to.copy_from_slice(from);
+        } else if n <= MOVE
+            && let (Some(from), Some(to)) = (src.get(a..a + MOVE), self.buf.get_mut(at..at + MOVE))
+        {
+            to.copy_from_slice(from);
+        } else if let (Some(from), Some(to)) = (src.get(a..b), self.buf.get_mut(at..at + n)) {
+            to.copy_from_slice(from);
+        }
+        self.used += n;
+    }
+
+    /// Appends `src[a..b]` (`a <= b`) as one value, an empty range as an empty string.
+    #[inline(always)]
+    fn push_in(&mut self, src: &[u8], a: usize, b: usize) {
+        if self.pending_nulls != 0 {
+            self.append_pending_nulls();
+        }
+        self.copy(src, a, b);
+        self.end_value();
+    }
+
+    /// Appends `src[a..b]`, an empty range as null.
+    #[inline(always)]
+    fn push_opt_in(&mut self, src: &[u8], a: usize, b: usize) {
+        if a == b {
+            self.pending_nulls += 1;
+        } else {
+            self.push_in(src, a, b);
+        }
+    }
+
+    #[inline(always)]
+    fn push_opt(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.push_in(v.as_bytes(), 0, v.len()),
+            None => self.pending_nulls += 1,
+        }
+    }
+
+    #[inline(always)]
+    fn end_value(&mut self) {
+        match i32::try_from(self.used) {
+            Ok(end) => self.offsets.push(end),
+            Err(_) => {
+                self.overflow = true;
+                self.offsets.push(i32::MAX);
+            }
+        }
+        self.present += 1;
+        self.nulls.append_non_null();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn append_pending_nulls(&mut self) {
+        let n = std::mem::take(&mut self.pending_nulls);
+        let last = self.offsets.last().copied().unwrap_or(0);
+        self.offsets.resize(self.offsets.len() + n, last);
+        self.nulls.append_n_nulls(n);
+    }
+
+    fn finish(&mut self) -> Result<StringArray, ArrowError> {
+        if self.present == 0 {
+            // Only nulls (most `approval_no`s): nothing was appended but the count.
+            return Ok(StringArray::new_null(std::mem::take(
+                &mut self.pending_nulls,
+            )));
+        }
+        self.append_pending_nulls();
+        self.present = 0;
+        // The next batch starts with the room of the last one rather than growing from
+        // nothing by doubling (each step a copy).
+        self.bytes = self.bytes.max(self.used);
+        let mut values = std::mem::take(&mut self.buf);
+        values.truncate(std::mem::take(&mut self.used));
+        let offsets = std::mem::replace(&mut self.offsets, Self::first_offset(self.rows));
+        let nulls = self.nulls.finish();
+        if std::mem::take(&mut self.overflow) {
+            return Err(ArrowError::InvalidArgumentError(
+                "a string column of one batch exceeds 2 GiB".into(),
+            ));
+        }
+        StringArray::try_new(OffsetBuffer::new(offsets.into()), values.into(), nulls)
+    }
+}
+
+/// One CSV event as positions in the text it was read from (see
+/// [`csv::FastLine`](super::csv::FastLine)), with the values the decoder has parsed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CsvSpans<'a> {
+    /// Where the line starts.
+    pub start: usize,
+    /// Field `i < 13` ends at `commas[i]`; the next starts after it.
+    pub commas: &'a [usize; 13],
+    pub timestamp: i64,
+    pub operation: Op,
+    pub record_count: i64,
+    pub detail: Option<&'a str>,
+    pub line: u64,
+}
+
+/// One key-value event: its values as spans of the line (see [`KvFields`]), which starts
+/// at `start` of the text, with the values the decoder has parsed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KvSpans<'a> {
+    pub start: usize,
+    /// The line (values in `Span::Line` are relative to it).
+    pub line: &'a str,
+    pub fields: &'a KvFields,
+    pub operation: Op,
+    pub record_count: i64,
+    pub line_no: u64,
+}
+
 /// Builds event batches, one source file at a time.
 #[derive(Debug)]
 pub struct EventBatchBuilder {
     source_file: Arc<str>,
     capacity: usize,
-    event_id: StrColumn,
+    event_id: ByteColumn,
     timestamp: Vec<i64>,
     terminal_id: DictColumn,
     operator_id: DictColumn,
     auth_method: DictColumn,
     operation: Vec<i32>,
     business_code: DictColumn,
-    target_code: StrColumn,
+    target_code: ByteColumn,
     record_count: Vec<i64>,
-    request_no: StrColumn,
-    approval_no: StrColumn,
-    ref_event_id: StrColumn,
+    request_no: ByteColumn,
+    approval_no: ByteColumn,
+    ref_event_id: ByteColumn,
     result: DictColumn,
     detail: StrColumn,
     extras: StrColumn,
@@ -357,21 +553,22 @@ impl EventBatchBuilder {
     /// about `capacity` rows per batch.
     pub fn new(source_file: &str, capacity: usize) -> Self {
         let strings = |bytes_per_row: usize| StrColumn::new(capacity, bytes_per_row);
+        let bytes = |bytes_per_row: usize| ByteColumn::new(capacity, bytes_per_row);
         EventBatchBuilder {
             source_file: source_file.into(),
             capacity,
-            event_id: strings(20),
+            event_id: bytes(20),
             timestamp: Vec::with_capacity(capacity),
             terminal_id: DictColumn::new(capacity),
             operator_id: DictColumn::new(capacity),
             auth_method: DictColumn::new(capacity),
             operation: Vec::with_capacity(capacity),
             business_code: DictColumn::new(capacity),
-            target_code: strings(11),
+            target_code: bytes(11),
             record_count: Vec::with_capacity(capacity),
-            request_no: strings(8),
-            approval_no: strings(0),
-            ref_event_id: strings(0),
+            request_no: bytes(8),
+            approval_no: bytes(0),
+            ref_event_id: bytes(0),
             result: DictColumn::new(capacity),
             detail: strings(24),
             extras: strings(0),
@@ -391,22 +588,95 @@ impl EventBatchBuilder {
     /// Appends one row.
     #[inline]
     pub fn push(&mut self, row: &EventRow<'_>) {
-        self.event_id.push(row.event_id);
+        fn b(v: Option<&str>) -> Option<&[u8]> {
+            v.map(str::as_bytes)
+        }
+        self.event_id
+            .push_in(row.event_id.as_bytes(), 0, row.event_id.len());
         self.timestamp.push(row.timestamp);
-        self.terminal_id.push(row.terminal_id);
-        self.operator_id.push(row.operator_id);
-        self.auth_method.push(row.auth_method);
+        self.terminal_id.push(b(row.terminal_id));
+        self.operator_id.push(b(row.operator_id));
+        self.auth_method.push(b(row.auth_method));
         self.operation.push(row.operation as i32);
-        self.business_code.push(row.business_code);
+        self.business_code.push(b(row.business_code));
         self.target_code.push_opt(row.target_code);
         self.record_count.push(row.record_count);
         self.request_no.push_opt(row.request_no);
         self.approval_no.push_opt(row.approval_no);
         self.ref_event_id.push_opt(row.ref_event_id);
-        self.result.push(row.result);
+        self.result.push(b(row.result));
         self.detail.push_opt(row.detail);
         self.extras.push_opt(row.extras);
         self.source_line.push(row.line);
+    }
+
+    /// Appends one CSV event straight from the text it was read from: the fields are
+    /// copied from `src` by position, with no `&str` per field. The same row as
+    /// [`push`](Self::push) with the fields cut at those positions (empty = absent).
+    #[inline]
+    pub(crate) fn push_csv(&mut self, src: &[u8], row: &CsvSpans<'_>) {
+        let c = row.commas;
+        let field = |i: usize| if i == 0 { row.start } else { c[i - 1] + 1 }..c[i];
+        let dict = |i: usize| src.get(field(i)).filter(|v| !v.is_empty());
+        self.event_id.push_in(src, row.start, c[0]);
+        self.timestamp.push(row.timestamp);
+        self.terminal_id.push(dict(2));
+        self.operator_id.push(dict(3));
+        self.auth_method.push(dict(4));
+        self.operation.push(row.operation as i32);
+        self.business_code.push(dict(6));
+        self.target_code.push_opt_in(src, c[6] + 1, c[7]);
+        self.record_count.push(row.record_count);
+        self.request_no.push_opt_in(src, c[8] + 1, c[9]);
+        self.approval_no.push_opt_in(src, c[9] + 1, c[10]);
+        self.ref_event_id.push_opt_in(src, c[10] + 1, c[11]);
+        self.result.push(dict(12));
+        self.detail.push_opt(row.detail);
+        self.extras.push_opt(None);
+        self.source_line.push(row.line);
+    }
+
+    /// Appends one key-value event; values in the line are copied from `src` (the whole
+    /// text) by position. The same row as [`push`](Self::push) with the values of
+    /// [`KvFields::get`].
+    #[inline]
+    pub(crate) fn push_kv(&mut self, src: &[u8], row: &KvSpans<'_>) {
+        let k = row.fields;
+        let scratch = k.scratch.as_bytes();
+        // The bytes of value `i` as (source, from, to); empty = absent.
+        let at = |i: usize| -> (&[u8], usize, usize) {
+            match k.values[i] {
+                None => (src, 0, 0),
+                Some(Span::Line(a, b)) => (src, row.start + a as usize, row.start + b as usize),
+                Some(Span::Scratch(a, b)) => (scratch, a as usize, b as usize),
+            }
+        };
+        let dict = |i: usize| {
+            let (s, a, b) = at(i);
+            s.get(a..b).filter(|v| !v.is_empty())
+        };
+        let (s, a, b) = at(0);
+        self.event_id.push_in(s, a, b);
+        self.timestamp.push(k.timestamp);
+        self.terminal_id.push(dict(1));
+        self.operator_id.push(dict(2));
+        self.auth_method.push(dict(3));
+        self.operation.push(row.operation as i32);
+        self.business_code.push(dict(5));
+        let (s, a, b) = at(6);
+        self.target_code.push_opt_in(s, a, b);
+        self.record_count.push(row.record_count);
+        let (s, a, b) = at(8);
+        self.request_no.push_opt_in(s, a, b);
+        let (s, a, b) = at(9);
+        self.approval_no.push_opt_in(s, a, b);
+        let (s, a, b) = at(10);
+        self.ref_event_id.push_opt_in(s, a, b);
+        self.result.push(dict(11));
+        self.detail.push_opt(k.get(row.line, 12));
+        self.extras
+            .push_opt((!k.extras.is_empty()).then_some(k.extras.as_str()));
+        self.source_line.push(row.line_no);
     }
 
     /// Adds `delta` to the line numbers of the rows appended so far (a parallel worker
@@ -437,21 +707,21 @@ impl EventBatchBuilder {
             TimestampMillisecondArray::new(std::mem::take(&mut self.timestamp).into(), None)
                 .with_timezone("UTC");
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.event_id.finish()),
+            Arc::new(self.event_id.finish()?),
             Arc::new(timestamp),
             self.terminal_id.finish()?,
             self.operator_id.finish()?,
             self.auth_method.finish()?,
             operation,
             self.business_code.finish()?,
-            Arc::new(self.target_code.finish()),
+            Arc::new(self.target_code.finish()?),
             Arc::new(Int64Array::new(
                 std::mem::take(&mut self.record_count).into(),
                 None,
             )),
-            Arc::new(self.request_no.finish()),
-            Arc::new(self.approval_no.finish()),
-            Arc::new(self.ref_event_id.finish()),
+            Arc::new(self.request_no.finish()?),
+            Arc::new(self.approval_no.finish()?),
+            Arc::new(self.ref_event_id.finish()?),
             self.result.finish()?,
             Arc::new(self.detail.finish()),
             Arc::new(self.extras.finish()),

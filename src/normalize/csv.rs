@@ -7,6 +7,12 @@
 //! compares (`wide`: SSE2 on x86-64, NEON on aarch64, safe code), and the long free-text
 //! `detail` is searched with `memchr`. Anything else (a quoted id field) takes the general
 //! splitter; both give the same answer.
+//!
+//! The decoder does not call [`split`] for most lines, though: [`fast_line`] takes the
+//! common line straight from a [`Cursor`] that classifies the whole text once, 64 bytes a
+//! step, into bit masks of commas and of quotes and newlines, so neither a newline search
+//! per line nor a scan per line is needed. It accepts only lines whose fields `split` would
+//! find the same (a test checks them line by line); every other line goes to `split`.
 
 use memchr::memchr;
 use wide::u8x16;
@@ -161,6 +167,245 @@ fn fast_scan(line: &[u8]) -> Option<[u32; FIELDS - 1]> {
     None
 }
 
+/// Bytes the structural scan classifies in one step.
+const BLOCK: usize = 64;
+
+/// A cursor over the structural bytes of a whole text, in order: commas in one bit mask,
+/// `"` and `\n` in another.
+///
+/// The text is classified 64 bytes at a time (sixteen-byte SIMD compares), so finding a
+/// line's fields costs a few instructions per comma instead of a newline search per line
+/// plus a comma scan per field; keeping commas apart lets the common line take its
+/// thirteen commas without looking at their bytes. Blocks are aligned to the start of the
+/// text; bits of positions already consumed are cleared.
+#[derive(Debug)]
+pub struct Cursor<'a> {
+    text: &'a [u8],
+    base: usize,
+    commas: u64,
+    others: u64,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(text: &'a [u8]) -> Self {
+        let (commas, others) = block_masks(text, 0);
+        Cursor {
+            text,
+            base: 0,
+            commas,
+            others,
+        }
+    }
+
+    /// Puts the cursor at `pos`: the structural bytes from there on, and none before. The
+    /// block is classified again, since a failed [`fast_line`] may have consumed commas
+    /// past its line.
+    #[inline]
+    pub fn skip_to(&mut self, pos: usize) {
+        let block = pos - pos % BLOCK;
+        self.base = block;
+        (self.commas, self.others) = block_masks(self.text, block);
+        let keep = u64::MAX << (pos - block);
+        self.commas &= keep;
+        self.others &= keep;
+    }
+}
+
+/// A cursor's state in locals, so that it stays in registers for the length of a line.
+struct Scan<'a> {
+    text: &'a [u8],
+    base: usize,
+    commas: u64,
+    others: u64,
+}
+
+impl Scan<'_> {
+    /// Moves to the next block; `false` at the end of the text.
+    #[inline(always)]
+    fn advance(&mut self) -> bool {
+        if self.base + BLOCK >= self.text.len() {
+            return false;
+        }
+        self.base += BLOCK;
+        (self.commas, self.others) = block_masks(self.text, self.base);
+        true
+    }
+
+    /// The next comma; `None` at the end of the text or when a block is left with a quote
+    /// or a newline still unconsumed (one came before the comma). A quote or newline
+    /// before the comma in the comma's own block is not noticed here: the caller checks.
+    #[inline(always)]
+    fn comma(&mut self) -> Option<usize> {
+        while self.commas == 0 {
+            if self.others != 0 || !self.advance() {
+                return None;
+            }
+        }
+        let p = self.base + self.commas.trailing_zeros() as usize;
+        self.commas &= self.commas - 1;
+        Some(p)
+    }
+
+    /// The next structural byte of any kind, or the length of the text when none is left
+    /// (the end of the text ends the last line as a `\n` would).
+    #[inline(always)]
+    fn any(&mut self) -> usize {
+        while self.commas | self.others == 0 {
+            if !self.advance() {
+                return self.text.len();
+            }
+        }
+        let m = self.commas | self.others;
+        let low = m & m.wrapping_neg();
+        self.commas &= !low;
+        self.others &= !low;
+        self.base + low.trailing_zeros() as usize
+    }
+}
+
+/// The commas and the other structural bytes (`"`, `\n`) of the 64 bytes of `text` from
+/// `base` as bits (bit `k` for `text[base + k]`); positions past the end are clear.
+#[inline]
+fn block_masks(text: &[u8], base: usize) -> (u64, u64) {
+    match text
+        .get(base..base + BLOCK)
+        .and_then(|s| <&[u8; BLOCK]>::try_from(s).ok())
+    {
+        Some(block) => classify(block),
+        None => {
+            let mut buf = [0u8; BLOCK];
+            let tail = text.get(base..).unwrap_or(&[]);
+            buf[..tail.len()].copy_from_slice(tail);
+            classify(&buf)
+        }
+    }
+}
+
+#[inline(always)]
+fn classify(block: &[u8; BLOCK]) -> (u64, u64) {
+    let comma = u8x16::splat(b',');
+    let quote = u8x16::splat(b'"');
+    let newline = u8x16::splat(b'\n');
+    let (mut commas, mut others) = (0u64, 0u64);
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(lane);
+        let v = u8x16::new(a);
+        commas |= (v.simd_eq(comma).to_bitmask() as u64) << (16 * k);
+        others |= ((v.simd_eq(quote) | v.simd_eq(newline)).to_bitmask() as u64) << (16 * k);
+    }
+    (commas, others)
+}
+
+/// Doubled quotes a `detail` may hold and still take the fast path.
+pub const MAX_TWINS: usize = 8;
+
+/// A line in the common shape, found by [`fast_line`]: thirteen plain fields, then a
+/// plain or quoted `detail`. Positions are into the whole text.
+#[derive(Debug, Clone, Default)]
+pub struct FastLine {
+    /// The thirteen commas; field `i < 13` ends at `commas[i]`.
+    pub commas: [usize; FIELDS - 1],
+    /// The `detail` field without quotes (and without the line's `\r`).
+    pub detail: (usize, usize),
+    /// The second quote of each doubled pair in `detail` (`twins[..n_twins]`).
+    pub twins: [usize; MAX_TWINS],
+    pub n_twins: usize,
+    /// Where the line's `\n` is (the text's length for a last line without one).
+    pub newline: usize,
+}
+
+/// Splits the line that starts at `text[start]` when it has the common shape: no quote
+/// in the first thirteen fields, and a `detail` that is either plain (no comma, no quote)
+/// or one well-formed quoted field. Any other line — short, long, quoted ids, a literal
+/// quote, bad quoting, a blank line — gives `false`, and the caller splits it with
+/// [`split`], which gives the same fields for every line this accepts.
+///
+/// The cursor must stand at the line's start. After `true` it stands after the line's
+/// `\n`; after `false` it is anywhere, and the caller puts it back with
+/// [`Cursor::skip_to`].
+#[inline]
+pub fn fast_line(text: &[u8], cursor: &mut Cursor<'_>, out: &mut FastLine) -> bool {
+    let mut scan = Scan {
+        text,
+        base: cursor.base,
+        commas: cursor.commas,
+        others: cursor.others,
+    };
+    let found = split_fast(&mut scan, out);
+    (cursor.base, cursor.commas, cursor.others) = (scan.base, scan.commas, scan.others);
+    found
+}
+
+/// The body of [`fast_line`].
+#[inline(always)]
+fn split_fast(scan: &mut Scan<'_>, out: &mut FastLine) -> bool {
+    let text = scan.text;
+    for slot in out.commas.iter_mut() {
+        let Some(p) = scan.comma() else {
+            return false;
+        };
+        *slot = p;
+    }
+    // No quote or newline before the thirteenth comma: one in an earlier block stopped
+    // `comma`, one in this block would lie below the comma's bit.
+    let last = out.commas[FIELDS - 2];
+    let below = (1u64 << (last - scan.base)) - 1;
+    if scan.others & below != 0 {
+        return false;
+    }
+    let from = last + 1;
+    let p = scan.any();
+    match text.get(p) {
+        None | Some(b'\n') => {
+            // The line's own `\r` is not part of the field (the detail is at least one
+            // byte long here, since `text[from - 1]` is the comma).
+            let end = if p > from && text[p - 1] == b'\r' {
+                p - 1
+            } else {
+                p
+            };
+            out.detail = (from, end);
+            out.n_twins = 0;
+            out.newline = p;
+            true
+        }
+        Some(b'"') if p == from => {
+            let mut twins = 0;
+            loop {
+                let q = scan.any();
+                match text.get(q) {
+                    Some(b',') => {}
+                    Some(b'"') if text.get(q + 1) == Some(&b'"') => {
+                        let Some(slot) = out.twins.get_mut(twins) else {
+                            return false;
+                        };
+                        *slot = scan.any();
+                        twins += 1;
+                    }
+                    Some(b'"') => {
+                        let after = if text.get(q + 1) == Some(&b'\r') {
+                            q + 2
+                        } else {
+                            q + 1
+                        };
+                        let n = scan.any();
+                        if n != after || !matches!(text.get(n), None | Some(b'\n')) {
+                            return false;
+                        }
+                        out.detail = (from + 1, q);
+                        out.n_twins = twins;
+                        out.newline = n;
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        _ => false,
+    }
+}
+
 /// The last field (`detail`): the rest of the line from `pos`.
 #[inline]
 fn last_field(line: &[u8], pos: usize, spans: &mut Spans) -> Result<(), RejectReason> {
@@ -240,6 +485,28 @@ pub fn unescape_into(field: &str, out: &mut String) {
         rest = rest.get(k + 2..).unwrap_or("");
     }
     out.push_str(rest);
+}
+
+/// Undoes doubled quotes in `field` (which starts at position `base` of the text) given
+/// where the second quote of each pair is ([`FastLine::twins`]), into `out` (cleared
+/// first). `false` if a position does not fit the field.
+pub fn unescape_at(field: &str, base: usize, twins: &[usize], out: &mut String) -> bool {
+    out.clear();
+    let mut from = 0;
+    for &t in twins {
+        let Some(piece) = t.checked_sub(base).and_then(|t| field.get(from..t)) else {
+            return false;
+        };
+        out.push_str(piece);
+        from = t - base + 1;
+    }
+    match field.get(from..) {
+        Some(rest) => {
+            out.push_str(rest);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Whether `line` is the oplog-csv v1 header (names may be quoted or padded with spaces).
@@ -373,6 +640,87 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn fast_lines_agree_with_split_line_by_line() {
+        // Lines of every shape, long and short, so that lines and fields cross the
+        // 64-byte blocks at many offsets; blank and short lines between them.
+        // (line, whether the fast path takes it)
+        let shapes = [
+            (PLAIN.to_owned(), true),
+            (format!("{PLAIN}\r"), true),
+            ("E1,t,,,,VIEW,,,,,,,,\"a,b \"\"c\"\" d\"".to_owned(), true),
+            ("E1,t,,,,VIEW,,,,,,,,\"a\"\r".to_owned(), true),
+            ("E1,t,,,,VIEW,,,,,,,,\"\"".to_owned(), true),
+            (
+                format!("{},,,,,,,,,,,,,{}", "i".repeat(70), "d".repeat(90)),
+                true,
+            ),
+            (String::new(), false),
+            ("a,b,c".to_owned(), false),
+            ("E1,t,,,,VIEW,,,,,,,,x,y".to_owned(), false),
+            ("E1,t,,,,VIEW,,,,,,,,\"open".to_owned(), false),
+            ("E1,t,,,,VIEW,,,,,,,,\"a\"b".to_owned(), false),
+            ("E1,\"t\",,,,VIEW,,,,,,,,d".to_owned(), false),
+            ("E1,t,,,,VIEW,,,,,,,,he said \"hi\"".to_owned(), false),
+            (
+                format!("E1,t,,,,VIEW,,,,,,,,\"{}\"", "a\"\"".repeat(9)),
+                false,
+            ),
+        ];
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        let mut k = 0usize;
+        for i in 0..400 {
+            k = (k * 7 + i) % shapes.len();
+            text.push_str(&"x".repeat(i % 3));
+            text.push_str(&shapes[k].0);
+            text.push('\n');
+            expected.push(shapes[k].1);
+        }
+        text.push_str(PLAIN); // a last line without `\n`
+        expected.push(true);
+        let bytes = text.as_bytes();
+        let mut cursor = Cursor::new(bytes);
+        let mut fast = FastLine::default();
+        let (mut start, mut taken) = (0, 0);
+        for (n, &expect) in expected.iter().enumerate() {
+            let nl = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |k| start + k);
+            let line = &text[start..nl];
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let took = fast_line(bytes, &mut cursor, &mut fast);
+            assert_eq!(took, expect, "line {n}: {line:?}");
+            if took {
+                taken += 1;
+                assert_eq!(fast.newline, nl);
+                let mut spans = Spans::default();
+                split(line.as_bytes(), &mut spans).unwrap();
+                for i in 0..FIELDS - 1 {
+                    assert_eq!(spans.end[i] as usize + start, fast.commas[i], "{line}");
+                }
+                let (from, to) = fast.detail;
+                assert_eq!(
+                    (
+                        spans.start[13] as usize + start,
+                        spans.end[13] as usize + start
+                    ),
+                    (from, to),
+                    "{line}"
+                );
+                let mut unescaped = String::new();
+                let twins = &fast.twins[..fast.n_twins];
+                assert!(unescape_at(&text[from..to], from, twins, &mut unescaped));
+                let mut want = String::new();
+                unescape_into(spans.get(line, 13), &mut want);
+                assert_eq!(unescaped, want, "{line}");
+            } else {
+                cursor.skip_to((nl + 1).min(bytes.len()));
+            }
+            start = nl + 1;
+        }
+        assert_eq!(start, bytes.len() + 1);
+        assert!(taken > 100, "{taken}");
     }
 
     #[test]

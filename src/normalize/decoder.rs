@@ -9,6 +9,10 @@
 //! Validation happens once per line, in a fixed order, so a line with several problems
 //! always reports the same reason: field count or quoting, then `event_id`, timestamp,
 //! operation, record count. Invalid bytes for the encoding are checked first of all.
+//!
+//! CSV lines of the common shape take a fast path (a structural cursor over the whole
+//! text, fields validated, then appended by position); any line it does not take, or whose
+//! fields do not validate, goes the general way, which gives every reject its reason.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -16,13 +20,17 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use encoding_rs::SHIFT_JIS;
-use memchr::{memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memrchr};
 
-use super::builder::{EventBatchBuilder, EventRow};
+use super::builder::{CsvSpans, EventBatchBuilder, EventRow, KvSpans};
 use super::reject::{Reject, RejectReason, escape_bytes};
 use super::{csv, kv};
 use crate::model::Op;
 use crate::time::TimestampParser;
+
+/// Bytes of lines decoded together when a buffer holds a line that is not valid in its
+/// encoding: small enough that few good lines share the slow path with the bad one.
+const FALLBACK_WINDOW: usize = 16 * 1024;
 
 /// The two built-in line formats of `oplog.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,19 +241,49 @@ impl Decoder {
         if self.at_start && self.encoding == Encoding::Utf8 {
             buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
         }
+        if self.text_block(buf)? {
+            return Ok(());
+        }
+        // Some line is not valid in the encoding. Only the windows of lines that hold one
+        // are decoded line by line; the others keep the fast path.
+        let mut start = 0;
+        while start < buf.len() {
+            let end = match buf.get(start + FALLBACK_WINDOW..) {
+                Some(tail) => {
+                    memchr(b'\n', tail).map_or(buf.len(), |k| start + FALLBACK_WINDOW + k + 1)
+                }
+                None => buf.len(),
+            };
+            let window = &buf[start..end];
+            if !self.text_block(window)? {
+                match self.encoding {
+                    Encoding::Utf8 => self.byte_lines(window, |line| {
+                        simdutf8::basic::from_utf8(line).ok().map(Cow::Borrowed)
+                    })?,
+                    Encoding::Cp932 => self.byte_lines(window, |line| {
+                        SHIFT_JIS.decode_without_bom_handling_and_without_replacement(line)
+                    })?,
+                }
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Decodes `buf` (whole lines) as text and its lines when it is valid in the
+    /// encoding; `false` (nothing consumed) when it is not. Lines never share a
+    /// character (`\n` is a single byte in both encodings and never part of another), so
+    /// a valid block gives the same lines as decoding each line alone.
+    fn text_block(&mut self, buf: &[u8]) -> Result<bool, ArrowError> {
         match self.encoding {
             Encoding::Utf8 => match simdutf8::basic::from_utf8(buf) {
-                Ok(text) => self.text_lines(text),
-                Err(_) => self.byte_lines(buf, |line| {
-                    simdutf8::basic::from_utf8(line).ok().map(Cow::Borrowed)
-                }),
+                Ok(text) => self.text_lines(text).map(|()| true),
+                Err(_) => Ok(false),
             },
             Encoding::Cp932 => {
                 match SHIFT_JIS.decode_without_bom_handling_and_without_replacement(buf) {
-                    Some(text) => self.text_lines(&text),
-                    None => self.byte_lines(buf, |line| {
-                        SHIFT_JIS.decode_without_bom_handling_and_without_replacement(line)
-                    }),
+                    Some(text) => self.text_lines(&text).map(|()| true),
+                    None => Ok(false),
                 }
             }
         }
@@ -253,15 +291,106 @@ impl Decoder {
 
     /// Lines of valid text.
     fn text_lines(&mut self, text: &str) -> Result<(), ArrowError> {
+        if self.format == Format::Csv {
+            return self.csv_text_lines(text);
+        }
         let mut start = 0;
         for nl in memchr_iter(b'\n', text.as_bytes()) {
-            self.line_str(&text[start..nl])?;
+            self.line_str(text, start, nl)?;
             start = nl + 1;
         }
         if start < text.len() {
-            self.line_str(&text[start..])?;
+            self.line_str(text, start, text.len())?;
         }
         Ok(())
+    }
+
+    /// Lines of valid CSV text. One structural cursor walks the whole text; a line of the
+    /// common shape ([`csv::fast_line`]) whose fields validate goes straight into the
+    /// builder, any other line (the header, blank lines, rejects, unusual quoting) takes
+    /// [`line_str`](Self::line_str) as before, so the result is the same line by line.
+    fn csv_text_lines(&mut self, text: &str) -> Result<(), ArrowError> {
+        let bytes = text.as_bytes();
+        let mut cursor = csv::Cursor::new(bytes);
+        let mut fast = csv::FastLine::default();
+        let mut start = 0;
+        while start < bytes.len() {
+            if !self.at_start
+                && csv::fast_line(bytes, &mut cursor, &mut fast)
+                && self.csv_fast(text, start, &fast)?
+            {
+                start = fast.newline + 1;
+                continue;
+            }
+            let nl = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |k| start + k);
+            self.line_str(text, start, nl)?;
+            start = nl + 1;
+            cursor.skip_to(start.min(bytes.len()));
+        }
+        Ok(())
+    }
+
+    /// Validates and appends a line [`csv::fast_line`] split; `false` (nothing appended,
+    /// no line counted) when a field does not validate, so that the caller rejects the
+    /// line the usual way.
+    #[inline]
+    fn csv_fast(
+        &mut self,
+        text: &str,
+        start: usize,
+        fast: &csv::FastLine,
+    ) -> Result<bool, ArrowError> {
+        let b = text.as_bytes();
+        let c = &fast.commas;
+        // `event_id`: 1–40 bytes here; a longer one may still be 40 characters, which
+        // the general path counts.
+        if c[0] == start || c[0] - start > 40 {
+            return Ok(false);
+        }
+        let Some(timestamp) = b.get(c[0] + 1..c[1]).and_then(|s| self.timestamps.parse(s)) else {
+            return Ok(false);
+        };
+        let Some(operation) = b.get(c[4] + 1..c[5]).and_then(Op::parse) else {
+            return Ok(false);
+        };
+        let Some(Ok(record_count)) = b.get(c[7] + 1..c[8]).map(record_count) else {
+            return Ok(false);
+        };
+        let (from, to) = fast.detail;
+        let detail = if from == to {
+            None
+        } else {
+            let Some(raw) = text.get(from..to) else {
+                return Ok(false);
+            };
+            if fast.n_twins == 0 {
+                Some(raw)
+            } else {
+                let twins = fast.twins.get(..fast.n_twins).unwrap_or(&[]);
+                if !csv::unescape_at(raw, from, twins, &mut self.scratch) {
+                    return Ok(false);
+                }
+                opt(&self.scratch)
+            }
+        };
+        self.line += 1;
+        self.stats.lines += 1;
+        self.stats.events += 1;
+        let row = CsvSpans {
+            start,
+            commas: c,
+            timestamp,
+            operation,
+            record_count,
+            detail,
+            line: self.line,
+        };
+        self.builder.push_csv(b, &row);
+        if self.builder.len() >= self.batch_rows {
+            let b = self.builder.finish()?;
+            self.ready.push(b);
+        }
+        Ok(true)
     }
 
     /// Lines some of which are not valid in the encoding: each is decoded alone.
@@ -272,7 +401,7 @@ impl Decoder {
     ) -> Result<(), ArrowError> {
         let mut start = 0;
         let each = |this: &mut Self, line: &'a [u8]| match decode(line) {
-            Some(text) => this.line_str(&text),
+            Some(text) => this.line_str(&text, 0, text.len()),
             None => {
                 this.line += 1;
                 this.stats.lines += 1;
@@ -297,7 +426,9 @@ impl Decoder {
     }
 
     #[inline]
-    fn line_str(&mut self, line: &str) -> Result<(), ArrowError> {
+    /// The line `text[start..end]` (without its `\n`).
+    fn line_str(&mut self, text: &str, start: usize, end: usize) -> Result<(), ArrowError> {
+        let line = &text[start..end];
         self.line += 1;
         self.stats.lines += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -314,7 +445,7 @@ impl Decoder {
         }
         let pushed = match self.format {
             Format::Csv => self.csv_line(line),
-            Format::Kv => self.kv_line(line),
+            Format::Kv => self.kv_line(text, start, line),
         };
         match pushed {
             Ok(()) => {
@@ -400,31 +531,24 @@ impl Decoder {
     }
 
     #[inline]
-    fn kv_line(&mut self, line: &str) -> Result<(), RejectReason> {
+    fn kv_line(&mut self, text: &str, start: usize, line: &str) -> Result<(), RejectReason> {
         kv::parse(line, &mut self.kv)?;
         let k = &self.kv;
-        let row = EventRow {
-            event_id: event_id(k.get(line, 0).unwrap_or(""))?,
-            timestamp: k.timestamp,
-            operation: k
-                .get(line, 4)
-                .and_then(|s| Op::parse(s.as_bytes()))
-                .ok_or(RejectReason::Operation)?,
-            record_count: record_count(k.get(line, 7).unwrap_or("").as_bytes())?,
-            terminal_id: k.get(line, 1),
-            operator_id: k.get(line, 2),
-            auth_method: k.get(line, 3),
-            business_code: k.get(line, 5),
-            target_code: k.get(line, 6),
-            request_no: k.get(line, 8),
-            approval_no: k.get(line, 9),
-            ref_event_id: k.get(line, 10),
-            result: k.get(line, 11),
-            detail: k.get(line, 12),
-            extras: (!k.extras.is_empty()).then_some(k.extras.as_str()),
-            line: self.line,
+        event_id(k.get(line, 0).unwrap_or(""))?;
+        let operation = k
+            .get(line, 4)
+            .and_then(|s| Op::parse(s.as_bytes()))
+            .ok_or(RejectReason::Operation)?;
+        let record_count = record_count(k.get(line, 7).unwrap_or("").as_bytes())?;
+        let row = KvSpans {
+            start,
+            line,
+            fields: k,
+            operation,
+            record_count,
+            line_no: self.line,
         };
-        self.builder.push(&row);
+        self.builder.push_kv(text.as_bytes(), &row);
         Ok(())
     }
 }

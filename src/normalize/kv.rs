@@ -12,7 +12,7 @@
 use memchr::{memchr, memchr2};
 
 use super::reject::RejectReason;
-use crate::time::parse_timestamp;
+use crate::time::TimestampParser;
 
 /// Known keys, in the order of the CSV columns they map to.
 pub const KEYS: [&str; 13] = [
@@ -58,6 +58,9 @@ pub struct KvFields {
     pub extras: String,
     /// Unescaped quoted values.
     pub scratch: String,
+    /// Remembers the last date, as the CSV decoder's parser does: lines of one file share
+    /// a handful of dates.
+    timestamps: TimestampParser,
 }
 
 impl KvFields {
@@ -82,7 +85,7 @@ pub fn parse(line: &str, out: &mut KvFields) -> Result<(), RejectReason> {
     out.extras.clear();
     out.scratch.clear();
     let b = line.as_bytes();
-    let (ts, mut pos) = timestamp(b).ok_or(RejectReason::Timestamp)?;
+    let (ts, mut pos) = timestamp(b, &mut out.timestamps).ok_or(RejectReason::Timestamp)?;
     out.timestamp = ts;
     let n = b.len();
     loop {
@@ -123,16 +126,16 @@ pub fn parse(line: &str, out: &mut KvFields) -> Result<(), RejectReason> {
 
 /// The timestamp at the start of the line and the position after it. The ISO form is
 /// one token; the local form `2026/04/01 08:45:12` is two.
-fn timestamp(b: &[u8]) -> Option<(i64, usize)> {
+fn timestamp(b: &[u8], parser: &mut TimestampParser) -> Option<(i64, usize)> {
     let first = memchr(b' ', b).unwrap_or(b.len());
-    if let Some(ts) = parse_timestamp(&b[..first]) {
+    if let Some(ts) = parser.parse(&b[..first]) {
         return Some((ts, first));
     }
     if first == b.len() {
         return None;
     }
     let second = memchr(b' ', &b[first + 1..]).map_or(b.len(), |k| first + 1 + k);
-    parse_timestamp(&b[..second]).map(|ts| (ts, second))
+    parser.parse(&b[..second]).map(|ts| (ts, second))
 }
 
 /// Parses a quoted value opening at `line[open]`; returns its span and the position after
@@ -180,7 +183,7 @@ fn quoted(line: &str, open: usize, scratch: &mut String) -> Result<(Span, usize)
 /// Whether a line looks like oplog-kv v1 (a timestamp, then at least one `key=value`);
 /// used to tell the format of a file from its first lines.
 pub fn looks_like_kv(line: &[u8]) -> bool {
-    match timestamp(line) {
+    match timestamp(line, &mut TimestampParser::default()) {
         Some((_, pos)) => memchr(b'=', &line[pos..]).is_some(),
         None => false,
     }
@@ -189,6 +192,7 @@ pub fn looks_like_kv(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_timestamp;
 
     fn parsed(line: &str) -> Result<(KvFields, Vec<Option<String>>), RejectReason> {
         let mut f = KvFields::default();

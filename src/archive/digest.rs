@@ -397,6 +397,17 @@ mod tests {
         .unwrap()
     }
 
+    fn dictionary(dict: DictionaryArray<Int32Type>, ts: &[i64]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema(true),
+            vec![
+                Arc::new(dict),
+                Arc::new(TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC")),
+            ],
+        )
+        .unwrap()
+    }
+
     #[test]
     fn dictionaries_and_batch_splits_do_not_change_the_digest() {
         let values = [Some("A"), None, Some("B"), Some("A")];
@@ -407,15 +418,7 @@ mod tests {
         let (_, b) =
             digest_batches(schema(false), [&whole.slice(0, 1), &whole.slice(1, 3)]).unwrap();
         assert_eq!(a, b);
-        let dict: DictionaryArray<Int32Type> = values.iter().copied().collect();
-        let dict_batch = RecordBatch::try_new(
-            schema(true),
-            vec![
-                Arc::new(dict),
-                Arc::new(TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC")),
-            ],
-        )
-        .unwrap();
+        let dict_batch = dictionary(values.iter().copied().collect(), &ts);
         let (_, c) = digest_batches(schema(true), [&dict_batch]).unwrap();
         assert_eq!(a, c, "a dictionary column hashes as its values");
     }
@@ -468,14 +471,7 @@ mod tests {
         let dict_values = Arc::new(StringArray::from(vec![Some("A"), None, Some("B")]));
         let dict = DictionaryArray::<Int32Type>::try_new(keys, dict_values).unwrap();
         let ts = [1, 2, 3, 4, 5];
-        let dict_batch = RecordBatch::try_new(
-            schema(true),
-            vec![
-                Arc::new(dict),
-                Arc::new(TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC")),
-            ],
-        )
-        .unwrap();
+        let dict_batch = dictionary(dict, &ts);
         let whole = plain(&[Some("A"), None, None, Some("B"), Some("A")], &ts);
         let a = digest_batches(schema(false), [&whole]).unwrap();
         let b = digest_batches(schema(true), [&dict_batch]).unwrap();

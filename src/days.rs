@@ -517,45 +517,48 @@ impl DayEvents {
         }
         let mut columns = Vec::with_capacity(schema.fields().len());
         for c in 0..schema.fields().len() {
-            let array = if DICT_COLUMNS.contains(&c) {
-                // Every part shares the run-wide values: interleave the keys alone.
-                let dicts: Vec<&DictionaryArray<Int32Type>> = self
-                    .parts
-                    .iter()
-                    .map(|b| {
-                        b.column(c).as_dictionary_opt::<Int32Type>().ok_or_else(|| {
-                            ArrowError::SchemaError(format!("column {c} is not a dictionary"))
-                        })
-                    })
-                    .collect::<Result<_, _>>()?;
-                let values = dicts.first().map(|d| Arc::clone(d.values()));
-                if dicts
-                    .iter()
-                    .any(|d| values.as_ref().is_none_or(|v| !Arc::ptr_eq(v, d.values())))
-                {
-                    // Parts not from one store: let Arrow merge their dictionaries.
-                    let parts: Vec<&dyn Array> =
-                        self.parts.iter().map(|b| b.column(c).as_ref()).collect();
-                    columns.push(arrow_select::interleave::interleave(&parts, &picks)?);
-                    continue;
-                }
-                let parts: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
-                let keys = arrow_select::interleave::interleave(&parts, &picks)?;
-                let keys = keys
-                    .as_primitive_opt::<Int32Type>()
-                    .ok_or_else(|| ArrowError::SchemaError("dictionary keys".into()))?
-                    .clone();
-                let values = values.ok_or_else(|| ArrowError::SchemaError("no parts".into()))?;
-                Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values)?) as ArrayRef
+            let parts: Vec<&dyn Array> = self.parts.iter().map(|b| b.column(c).as_ref()).collect();
+            let shared = if DICT_COLUMNS.contains(&c) {
+                interleave_shared_dictionary(&parts, &picks)?
             } else {
-                let parts: Vec<&dyn Array> =
-                    self.parts.iter().map(|b| b.column(c).as_ref()).collect();
-                arrow_select::interleave::interleave(&parts, &picks)?
+                None
             };
-            columns.push(array);
+            columns.push(match shared {
+                Some(array) => array,
+                None => arrow_select::interleave::interleave(&parts, &picks)?,
+            });
         }
         Ok(RecordBatch::try_new(schema, columns)?)
     }
+}
+
+/// Interleaves dictionary columns that share one values array (as every day of one store
+/// does) by their keys alone; `None` when they do not, and Arrow must merge dictionaries.
+fn interleave_shared_dictionary(
+    parts: &[&dyn Array],
+    picks: &[(usize, usize)],
+) -> Result<Option<ArrayRef>, ArrowError> {
+    let Some(dicts) = parts
+        .iter()
+        .map(|a| a.as_dictionary_opt::<Int32Type>())
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(None);
+    };
+    let Some(values) = dicts.first().map(|d| d.values()) else {
+        return Ok(None);
+    };
+    if !dicts.iter().all(|d| Arc::ptr_eq(values, d.values())) {
+        return Ok(None);
+    }
+    let keys: Vec<&dyn Array> = dicts.iter().map(|d| d.keys() as &dyn Array).collect();
+    let keys = arrow_select::interleave::interleave(&keys, picks)?;
+    let keys = keys
+        .as_primitive_opt::<Int32Type>()
+        .ok_or_else(|| ArrowError::SchemaError("interleaved keys are not Int32".into()))?
+        .clone();
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(values))?;
+    Ok(Some(Arc::new(dict)))
 }
 
 #[cfg(test)]

@@ -14,8 +14,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch, StringArray};
+use arrow_array::types::{
+    ArrowPrimitiveType, Int32Type, Int64Type, TimestampMillisecondType, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow_schema::DataType;
 use hashbrown::HashMap;
 
@@ -312,6 +314,19 @@ fn column(batch: &RecordBatch, c: usize, expected: &DataType) -> Result<ArrayRef
     Ok(a.clone())
 }
 
+/// Column `c` of `batch` as a primitive array of type `expected`.
+fn primitive<T: ArrowPrimitiveType>(
+    batch: &RecordBatch,
+    c: usize,
+    expected: DataType,
+) -> Result<&PrimitiveArray<T>, DetectError> {
+    column(batch, c, &expected)?;
+    batch
+        .column(c)
+        .as_primitive_opt::<T>()
+        .ok_or_else(|| schema_error(c, format!("type {}", batch.column(c).data_type())))
+}
+
 fn dictionary(batch: &RecordBatch, c: usize) -> Result<&DictionaryArray<Int32Type>, DetectError> {
     let a = batch
         .columns()
@@ -353,26 +368,17 @@ impl<'a> DayCtx<'a> {
         let mut source_lines = Vec::with_capacity(rows.parts.len());
         let mut ts_nulls = 0;
         for batch in rows.parts {
-            column(batch, col::TIMESTAMP, &timestamp_type())?;
-            let ts = batch
-                .column(col::TIMESTAMP)
-                .as_primitive_opt::<arrow_array::types::TimestampMillisecondType>()
-                .ok_or_else(|| schema_error(col::TIMESTAMP, "not milliseconds".into()))?;
+            let ts =
+                primitive::<TimestampMillisecondType>(batch, col::TIMESTAMP, timestamp_type())?;
             ts_nulls += ts.null_count();
             ts_parts.push(ts.values().as_ref());
-            column(batch, col::RECORD_COUNT, &DataType::Int64)?;
             record_counts.push(
-                batch
-                    .column(col::RECORD_COUNT)
-                    .as_primitive::<arrow_array::types::Int64Type>()
+                primitive::<Int64Type>(batch, col::RECORD_COUNT, DataType::Int64)?
                     .values()
                     .as_ref(),
             );
-            column(batch, col::SOURCE_LINE, &DataType::UInt64)?;
             source_lines.push(
-                batch
-                    .column(col::SOURCE_LINE)
-                    .as_primitive::<arrow_array::types::UInt64Type>()
+                primitive::<UInt64Type>(batch, col::SOURCE_LINE, DataType::UInt64)?
                     .values()
                     .as_ref(),
             );

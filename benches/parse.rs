@@ -1,7 +1,9 @@
 //! Parse + normalize throughput of one core: bytes of log text to Arrow batches.
 //!
-//! The lines imitate `tenken gen` output (ids, both timestamp layouts, Japanese detail,
-//! some quoted with commas). Run: `cargo bench --bench parse`.
+//! Two kinds of input: lines built here that imitate `tenken gen` output (ids, both
+//! timestamp layouts, Japanese detail, some quoted with commas), and the real files of a
+//! small `tenken gen --seed 1` set (half its offices quote every field), decoded file by
+//! file as the pipeline decodes them. Run: `cargo bench --bench parse`.
 
 // The same allocator as the binary, so the numbers are the binary's.
 #[global_allocator]
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use encoding_rs::SHIFT_JIS;
 use tenken::normalize::{DecoderBuilder, Encoding, Format};
+use tenken::synth::{self, GenParams};
 
 const OPS: [&str; 8] = [
     "VIEW", "SEARCH", "VIEW", "PRINT", "VIEW", "INPUT", "VERIFY", "LOGIN",
@@ -82,6 +85,76 @@ fn kv_text(lines: usize) -> String {
     s
 }
 
+/// The UTF-8 CSV day files of a small generated set (ten offices, two days), each with
+/// its header, read into memory; `None` (and a message) when generating fails.
+fn gen_files() -> Option<Vec<Vec<u8>>> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| eprintln!("no temporary folder: {e}"))
+        .ok()?;
+    let params = GenParams {
+        seed: 1,
+        days: 2,
+        start: "2026-04-01".into(),
+        offices: 10,
+        scale: 2.0,
+        anomalies: 1.0,
+        malformed: 0.001,
+        formats: vec![synth::Format::Csv],
+        encodings: vec![synth::Encoding::Utf8],
+        compress: vec![synth::Compress::None],
+        duplicates: false,
+        shuffle: false,
+    };
+    let mut cfg = params
+        .build(dir.path().to_path_buf())
+        .map_err(|e| eprintln!("gen parameters: {e}"))
+        .ok()?;
+    cfg.quiet = true;
+    synth::generate(&cfg, false)
+        .map_err(|e| eprintln!("gen: {e}"))
+        .ok()?;
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.path().join("logs")];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).ok()?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(std::fs::read(&path).ok()?);
+            }
+        }
+    }
+    Some(files)
+}
+
+fn decode_gen(c: &mut Criterion) {
+    let Some(files) = gen_files() else { return };
+    let name: Arc<str> = "bench.csv".into();
+    let bytes: usize = files.iter().map(Vec::len).sum();
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("gen-csv-utf8", |b| {
+        b.iter(|| {
+            let mut rows = 0;
+            for file in &files {
+                let mut d = DecoderBuilder::new(Format::Csv, Arc::clone(&name))
+                    .with_batch_rows(usize::MAX)
+                    .build();
+                d.decode_final(black_box(file)).unwrap();
+                rows += d
+                    .flush()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b.num_rows())
+                    .sum::<usize>();
+            }
+            black_box(rows)
+        })
+    });
+    group.finish();
+}
+
 fn decode(c: &mut Criterion) {
     let name: Arc<str> = "bench.csv".into();
     let csv = csv_text(20_000);
@@ -109,5 +182,5 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode);
+criterion_group!(benches, decode, decode_gen);
 criterion_main!(benches);

@@ -19,6 +19,7 @@ use arrow_array::{
 use arrow_buffer::{NullBuffer, NullBufferBuilder, OffsetBuffer};
 use arrow_schema::ArrowError;
 
+use super::csv::FastLine;
 use super::kv::{KvFields, Span};
 use super::schema::event_schema;
 use crate::model::Op;
@@ -498,13 +499,13 @@ impl ByteColumn {
 }
 
 /// One CSV event as positions in the text it was read from (see
-/// [`csv::FastLine`](super::csv::FastLine)), with the values the decoder has parsed.
+/// [`FastLine`]), with the values the decoder has parsed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CsvSpans<'a> {
     /// Where the line starts.
     pub start: usize,
-    /// Field `i < 13` ends at `commas[i]`; the next starts after it.
-    pub commas: &'a [usize; 13],
+    /// Where its fields are.
+    pub fast: &'a FastLine,
     pub timestamp: i64,
     pub operation: Op,
     pub record_count: i64,
@@ -615,21 +616,29 @@ impl EventBatchBuilder {
     /// [`push`](Self::push) with the fields cut at those positions (empty = absent).
     #[inline]
     pub(crate) fn push_csv(&mut self, src: &[u8], row: &CsvSpans<'_>) {
-        let c = row.commas;
-        let field = |i: usize| if i == 0 { row.start } else { c[i - 1] + 1 }..c[i];
+        let field = |i: usize| row.fast.field(row.start, i);
         let dict = |i: usize| src.get(field(i)).filter(|v| !v.is_empty());
-        self.event_id.push_in(src, row.start, c[0]);
+        let bytes = |i: usize| {
+            let r = field(i);
+            (r.start, r.end)
+        };
+        let (a, b) = bytes(0);
+        self.event_id.push_in(src, a, b);
         self.timestamp.push(row.timestamp);
         self.terminal_id.push(dict(2));
         self.operator_id.push(dict(3));
         self.auth_method.push(dict(4));
         self.operation.push(row.operation as i32);
         self.business_code.push(dict(6));
-        self.target_code.push_opt_in(src, c[6] + 1, c[7]);
+        let (a, b) = bytes(7);
+        self.target_code.push_opt_in(src, a, b);
         self.record_count.push(row.record_count);
-        self.request_no.push_opt_in(src, c[8] + 1, c[9]);
-        self.approval_no.push_opt_in(src, c[9] + 1, c[10]);
-        self.ref_event_id.push_opt_in(src, c[10] + 1, c[11]);
+        let (a, b) = bytes(9);
+        self.request_no.push_opt_in(src, a, b);
+        let (a, b) = bytes(10);
+        self.approval_no.push_opt_in(src, a, b);
+        let (a, b) = bytes(11);
+        self.ref_event_id.push_opt_in(src, a, b);
         self.result.push(dict(12));
         self.detail.push_opt(row.detail);
         self.extras.push_opt(None);

@@ -300,12 +300,17 @@ fn classify(block: &[u8; BLOCK]) -> (u64, u64) {
 /// Doubled quotes a `detail` may hold and still take the fast path.
 pub const MAX_TWINS: usize = 8;
 
-/// A line in the common shape, found by [`fast_line`]: thirteen plain fields, then a
-/// plain or quoted `detail`. Positions are into the whole text.
+/// A line in one of the two common shapes, found by [`fast_line`]: thirteen fields all
+/// plain or all quoted, then a plain or quoted `detail`. Positions are into the whole
+/// text.
 #[derive(Debug, Clone, Default)]
 pub struct FastLine {
-    /// The thirteen commas; field `i < 13` ends at `commas[i]`.
+    /// The thirteen commas; field `i < 13` ends at `commas[i]` (before its closing
+    /// quote when `quote` is 1).
     pub commas: [usize; FIELDS - 1],
+    /// 1 when the thirteen fields are quoted (some exporters quote every field), else 0:
+    /// the bytes each quote takes at either end of a field.
+    pub quote: usize,
     /// The `detail` field without quotes (and without the line's `\r`).
     pub detail: (usize, usize),
     /// The second quote of each doubled pair in `detail` (`twins[..n_twins]`).
@@ -315,9 +320,24 @@ pub struct FastLine {
     pub newline: usize,
 }
 
-/// Splits the line that starts at `text[start]` when it has the common shape: no quote
-/// in the first thirteen fields, and a `detail` that is either plain (no comma, no quote)
-/// or one well-formed quoted field. Any other line — short, long, quoted ids, a literal
+impl FastLine {
+    /// The bytes of field `i < 13` of the line that starts at `start`, without quotes.
+    #[inline(always)]
+    pub fn field(&self, start: usize, i: usize) -> std::ops::Range<usize> {
+        let from = if i == 0 {
+            start
+        } else {
+            self.commas[i - 1] + 1
+        };
+        from + self.quote..self.commas[i] - self.quote
+    }
+}
+
+/// Splits the line that starts at `text[start]` when it has one of the common shapes:
+/// the first thirteen fields either all unquoted (no quote in them) or all quoted (no
+/// comma, newline or doubled quote inside, nothing between a closing quote and its
+/// comma), and a `detail` that is either plain (no comma, no quote) or one well-formed
+/// quoted field. Any other line — short, long, quoting mixed across the ids, a literal
 /// quote, bad quoting, a blank line — gives `false`, and the caller splits it with
 /// [`split`], which gives the same fields for every line this accepts.
 ///
@@ -325,22 +345,27 @@ pub struct FastLine {
 /// `\n`; after `false` it is anywhere, and the caller puts it back with
 /// [`Cursor::skip_to`].
 #[inline]
-pub fn fast_line(text: &[u8], cursor: &mut Cursor<'_>, out: &mut FastLine) -> bool {
+pub fn fast_line(text: &[u8], start: usize, cursor: &mut Cursor<'_>, out: &mut FastLine) -> bool {
     let mut scan = Scan {
         text,
         base: cursor.base,
         commas: cursor.commas,
         others: cursor.others,
     };
-    let found = split_fast(&mut scan, out);
+    let found = if text.get(start) == Some(&b'"') {
+        out.quote = 1;
+        split_quoted(&mut scan, start, out)
+    } else {
+        out.quote = 0;
+        split_fast(&mut scan, out)
+    };
     (cursor.base, cursor.commas, cursor.others) = (scan.base, scan.commas, scan.others);
     found
 }
 
-/// The body of [`fast_line`].
+/// [`fast_line`] for a line whose thirteen fields are plain.
 #[inline(always)]
 fn split_fast(scan: &mut Scan<'_>, out: &mut FastLine) -> bool {
-    let text = scan.text;
     for slot in out.commas.iter_mut() {
         let Some(p) = scan.comma() else {
             return false;
@@ -354,7 +379,52 @@ fn split_fast(scan: &mut Scan<'_>, out: &mut FastLine) -> bool {
     if scan.others & below != 0 {
         return false;
     }
-    let from = last + 1;
+    split_detail(scan, last + 1, out)
+}
+
+/// [`fast_line`] for a line whose thirteen fields are quoted. The thirteen commas come
+/// from the comma masks as on the plain path, counting the quotes and newlines passed on
+/// the way; the line has the shape `"…","…",…,"…",` exactly when every comma has a quote
+/// on either side (the last only before it), the fields are long enough for those quotes
+/// to be distinct, and no other quote or newline came before the thirteenth comma. So a
+/// comma, newline or doubled quote inside a field, or anything between a closing quote
+/// and its comma, sends the line to [`split`].
+#[inline(always)]
+fn split_quoted(scan: &mut Scan<'_>, start: usize, out: &mut FastLine) -> bool {
+    let text = scan.text;
+    let mut quotes = 0;
+    for slot in out.commas.iter_mut() {
+        while scan.commas == 0 {
+            quotes += scan.others.count_ones();
+            scan.others = 0;
+            if !scan.advance() {
+                return false;
+            }
+        }
+        *slot = scan.base + scan.commas.trailing_zeros() as usize;
+        scan.commas &= scan.commas - 1;
+    }
+    let last = out.commas[FIELDS - 2];
+    let below = (1u64 << (last - scan.base)) - 1;
+    quotes += (scan.others & below).count_ones();
+    scan.others &= !below;
+    let quote = |p: usize| text.get(p) == Some(&b'"');
+    // `text[start]` is the first opening quote ([`fast_line`] looked), so every comma
+    // lies past it and `c - 1` cannot wrap.
+    let mut shaped = true;
+    let mut prev = start;
+    for (i, &c) in out.commas.iter().enumerate() {
+        shaped &= (c >= prev + 2) & quote(c - 1) & (i == FIELDS - 2 || quote(c + 1));
+        prev = c + 1;
+    }
+    // Opening quotes (13) and closing quotes (13), all distinct given the lengths.
+    shaped && quotes == 2 * (FIELDS as u32 - 1) && split_detail(scan, last + 1, out)
+}
+
+/// The `detail` field, which starts at `from`, and the line's end.
+#[inline(always)]
+fn split_detail(scan: &mut Scan<'_>, from: usize, out: &mut FastLine) -> bool {
+    let text = scan.text;
     let p = scan.any();
     match text.get(p) {
         None | Some(b'\n') => {
@@ -527,6 +597,7 @@ pub fn is_header(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn fields(line: &str) -> Result<Vec<String>, RejectReason> {
         let mut s = Spans::default();
@@ -547,6 +618,7 @@ mod tests {
 
     const PLAIN: &str =
         "E1,2026-04-01T08:45:12+09:00,T1,OP1,,VIEW,W01,12345678901,1,R1,,,OK,住民票";
+    const QUOTED: &str = r#""E1","2026/04/01 08:45:12","T1","OP1","","VIEW","W01","12345678901","1","R1","","","OK","住民票 ""写し"", 広域""#;
 
     #[test]
     fn plain_line() {
@@ -668,36 +740,122 @@ mod tests {
                 format!("E1,t,,,,VIEW,,,,,,,,\"{}\"", "a\"\"".repeat(9)),
                 false,
             ),
+            // Every field quoted, as some exporters write them.
+            (QUOTED.to_owned(), true),
+            (format!("{QUOTED}\r"), true),
+            (
+                r#""","","","","","","","","","","","","","""#.to_owned(),
+                true,
+            ),
+            (
+                r#""E1","t","","","","VIEW","","","","","","","OK",d"#.to_owned(),
+                true,
+            ),
+            (
+                format!(
+                    "\"{}\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"{}\"",
+                    "i".repeat(70),
+                    "d".repeat(90)
+                ),
+                true,
+            ),
+            (
+                r#""E1","t","","","","VIEW","","","","","","",OK,"d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1",t,"","","","VIEW","","","","","","","OK","d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E,1","t","","","","VIEW","","","","","","","OK","d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E""1","t","","","","VIEW","","","","","","","OK","d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1",",","","","VIEW","","","","","","","OK","d""#.to_owned(),
+                false,
+            ),
+            // 26 quotes before the thirteenth comma, one of them both closing and opening.
+            (
+                r#""E1",","t","","","","","","","","","","x"",d"#.to_owned(),
+                false,
+            ),
+            (
+                r#"",","t","","","","VIEW","","","","","","","OK","d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1","t","","","","VIEW","","","","","","","OK","","d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1"x,"t","","","","VIEW","","","","","","","OK","d""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1","t","","","","VIEW","","","","","","","OK""#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1","t","","","","VIEW","","","","","","","OK","d","#.to_owned(),
+                false,
+            ),
+            (
+                r#""E1","t","","","","VIEW","","","","","","","OK","d"#.to_owned(),
+                false,
+            ),
         ];
         let mut text = String::new();
         let mut expected = Vec::new();
         let mut k = 0usize;
         for i in 0..400 {
             k = (k * 7 + i) % shapes.len();
-            text.push_str(&"x".repeat(i % 3));
-            text.push_str(&shapes[k].0);
+            // Padding inside the first field moves the line across the blocks.
+            let pad = "x".repeat(i % 3);
+            match shapes[k].0.strip_prefix('"') {
+                Some(rest) => text.push_str(&format!("\"{pad}{rest}")),
+                None => text.push_str(&format!("{pad}{}", shapes[k].0)),
+            }
             text.push('\n');
             expected.push(shapes[k].1);
         }
         text.push_str(PLAIN); // a last line without `\n`
         expected.push(true);
+        let took = walk_fast_lines(&text);
+        for (n, (&took, &expect)) in took.iter().zip(&expected).enumerate() {
+            assert_eq!(took, expect, "line {n}");
+        }
+        assert_eq!(took.len(), expected.len());
+        let taken = took.iter().filter(|&&t| t).count();
+        assert!(taken > 100, "{taken}");
+    }
+
+    /// Walks `text` line by line with [`fast_line`] as the decoder does, checks that every
+    /// line it takes has the fields [`split`] finds, and says which lines it took.
+    fn walk_fast_lines(text: &str) -> Vec<bool> {
         let bytes = text.as_bytes();
         let mut cursor = Cursor::new(bytes);
         let mut fast = FastLine::default();
-        let (mut start, mut taken) = (0, 0);
-        for (n, &expect) in expected.iter().enumerate() {
+        let mut start = 0;
+        let mut took_lines = Vec::new();
+        while start <= bytes.len() {
             let nl = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |k| start + k);
             let line = &text[start..nl];
             let line = line.strip_suffix('\r').unwrap_or(line);
-            let took = fast_line(bytes, &mut cursor, &mut fast);
-            assert_eq!(took, expect, "line {n}: {line:?}");
+            let took = start < bytes.len() && fast_line(bytes, start, &mut cursor, &mut fast);
+            took_lines.push(took);
             if took {
-                taken += 1;
                 assert_eq!(fast.newline, nl);
                 let mut spans = Spans::default();
                 split(line.as_bytes(), &mut spans).unwrap();
+                assert_eq!(spans.escaped & 0x1fff, 0, "{line}");
                 for i in 0..FIELDS - 1 {
-                    assert_eq!(spans.end[i] as usize + start, fast.commas[i], "{line}");
+                    let (a, b) = (spans.start[i] as usize, spans.end[i] as usize);
+                    assert_eq!(a + start..b + start, fast.field(start, i), "{line}");
                 }
                 let (from, to) = fast.detail;
                 assert_eq!(
@@ -719,8 +877,59 @@ mod tests {
             }
             start = nl + 1;
         }
-        assert_eq!(start, bytes.len() + 1);
-        assert!(taken > 100, "{taken}");
+        took_lines
+    }
+
+    /// A field for the property test: plain, quoted, or one of the near misses.
+    fn field_strategy() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-z0-9]{0,5}",
+            4 => "[a-z0-9]{0,5}".prop_map(|s| format!("\"{s}\"")),
+            1 => "[a-z,\"]{0,5}".prop_map(|s| format!("\"{}\"", s.replace('"', "\"\""))),
+            1 => "[a-z,\"\r]{0,6}",
+        ]
+    }
+
+    /// A line: fourteen fields (now and then one more or one less), every field quoted
+    /// or each drawn alone, and sometimes a `\r`.
+    fn line_strategy() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(field_strategy(), 13..=15),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(fields, all_quoted, cr)| {
+                let fields: Vec<String> = if all_quoted {
+                    fields
+                        .into_iter()
+                        .map(|f| {
+                            if f.starts_with('"') {
+                                f
+                            } else {
+                                format!("\"{f}\"")
+                            }
+                        })
+                        .collect()
+                } else {
+                    fields
+                };
+                let mut line = fields.join(",");
+                if cr {
+                    line.push('\r');
+                }
+                line
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn fast_lines_agree_with_split_on_any_lines(
+            lines in proptest::collection::vec(line_strategy(), 1..40),
+        ) {
+            let text = lines.join("\n");
+            let took = walk_fast_lines(&text);
+            prop_assert_eq!(took.len(), lines.len());
+        }
     }
 
     #[test]

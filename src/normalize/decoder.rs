@@ -316,7 +316,7 @@ impl Decoder {
         let mut start = 0;
         while start < bytes.len() {
             if !self.at_start
-                && csv::fast_line(bytes, &mut cursor, &mut fast)
+                && csv::fast_line(bytes, start, &mut cursor, &mut fast)
                 && self.csv_fast(text, start, &fast)?
             {
                 start = fast.newline + 1;
@@ -341,19 +341,19 @@ impl Decoder {
         fast: &csv::FastLine,
     ) -> Result<bool, ArrowError> {
         let b = text.as_bytes();
-        let c = &fast.commas;
+        let field = |i| fast.field(start, i);
         // `event_id`: 1–40 bytes here; a longer one may still be 40 characters, which
         // the general path counts.
-        if c[0] == start || c[0] - start > 40 {
+        if !(1..=40).contains(&field(0).len()) {
             return Ok(false);
         }
-        let Some(timestamp) = b.get(c[0] + 1..c[1]).and_then(|s| self.timestamps.parse(s)) else {
+        let Some(timestamp) = b.get(field(1)).and_then(|s| self.timestamps.parse(s)) else {
             return Ok(false);
         };
-        let Some(operation) = b.get(c[4] + 1..c[5]).and_then(Op::parse) else {
+        let Some(operation) = b.get(field(5)).and_then(Op::parse) else {
             return Ok(false);
         };
-        let Some(Ok(record_count)) = b.get(c[7] + 1..c[8]).map(record_count) else {
+        let Some(Ok(record_count)) = b.get(field(8)).map(record_count) else {
             return Ok(false);
         };
         let (from, to) = fast.detail;
@@ -378,7 +378,7 @@ impl Decoder {
         self.stats.events += 1;
         let row = CsvSpans {
             start,
-            commas: c,
+            fast,
             timestamp,
             operation,
             record_count,

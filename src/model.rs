@@ -88,25 +88,65 @@ impl Op {
     }
 
     /// Parses a code exactly as written (case-sensitive, no surrounding space).
+    ///
+    /// Every line of a log carries one, so the codes are told apart by length and two
+    /// word loads (the first and last four or eight bytes, which overlap for short codes
+    /// and together cover every byte) rather than a byte comparison per candidate.
     #[inline]
     pub fn parse(b: &[u8]) -> Option<Op> {
-        Some(match b {
-            b"LOGIN" => Op::Login,
-            b"LOGIN_FAIL" => Op::LoginFail,
-            b"LOGOUT" => Op::Logout,
-            b"SEARCH" => Op::Search,
-            b"VIEW" => Op::View,
-            b"EXTRACT" => Op::Extract,
-            b"PRINT" => Op::Print,
-            b"EXPORT" => Op::Export,
-            b"INPUT" => Op::Input,
-            b"DELETE" => Op::Delete,
-            b"CORRECT" => Op::Correct,
-            b"VERIFY" => Op::Verify,
-            b"HARDCOPY" => Op::Hardcopy,
-            b"DEVICE_CONNECT" => Op::DeviceConnect,
+        let key = Self::key(b)?;
+        Some(match key {
+            k if k == const { Self::key_of(b"LOGIN") } => Op::Login,
+            k if k == const { Self::key_of(b"LOGIN_FAIL") } => Op::LoginFail,
+            k if k == const { Self::key_of(b"LOGOUT") } => Op::Logout,
+            k if k == const { Self::key_of(b"SEARCH") } => Op::Search,
+            k if k == const { Self::key_of(b"VIEW") } => Op::View,
+            k if k == const { Self::key_of(b"EXTRACT") } => Op::Extract,
+            k if k == const { Self::key_of(b"PRINT") } => Op::Print,
+            k if k == const { Self::key_of(b"EXPORT") } => Op::Export,
+            k if k == const { Self::key_of(b"INPUT") } => Op::Input,
+            k if k == const { Self::key_of(b"DELETE") } => Op::Delete,
+            k if k == const { Self::key_of(b"CORRECT") } => Op::Correct,
+            k if k == const { Self::key_of(b"VERIFY") } => Op::Verify,
+            k if k == const { Self::key_of(b"HARDCOPY") } => Op::Hardcopy,
+            k if k == const { Self::key_of(b"DEVICE_CONNECT") } => Op::DeviceConnect,
             _ => return None,
         })
+    }
+
+    /// `(length, first word, last word)` of a code of 4 to 16 bytes: four-byte words up
+    /// to 8 bytes, eight-byte words above. Two texts of the same length with the same
+    /// words are equal, since the words cover every byte.
+    #[inline(always)]
+    fn key(b: &[u8]) -> Option<(usize, u64, u64)> {
+        let n = b.len();
+        let word = |s: &[u8]| -> Option<u64> {
+            Some(match s.len() {
+                4 => u32::from_le_bytes(s.try_into().ok()?) as u64,
+                _ => u64::from_le_bytes(s.try_into().ok()?),
+            })
+        };
+        match n {
+            4..=8 => Some((n, word(b.get(..4)?)?, word(b.get(n - 4..)?)?)),
+            9..=16 => Some((n, word(b.get(..8)?)?, word(b.get(n - 8..)?)?)),
+            _ => None,
+        }
+    }
+
+    /// [`key`](Self::key) of a code known to be 4 to 16 bytes long, for constants.
+    const fn key_of(s: &[u8]) -> (usize, u64, u64) {
+        const fn word(s: &[u8], from: usize, w: usize) -> u64 {
+            let mut v = 0u64;
+            let mut i = 0;
+            while i < w {
+                v |= (s[from + i] as u64) << (8 * i);
+                i += 1;
+            }
+            v
+        }
+        let n = s.len();
+        let w = if n <= 8 { 4 } else { 8 };
+        (n, word(s, 0, w), word(s, n - w, w))
     }
 
     /// `EXTRACT`, `PRINT`, `EXPORT`.
@@ -319,6 +359,39 @@ mod tests {
         assert_eq!(Op::parse(b"VIEW "), None);
         assert_eq!(Op::ALL.iter().filter(|o| o.is_output()).count(), 3);
         assert_eq!(Op::ALL.iter().filter(|o| o.is_change()).count(), 3);
+    }
+
+    /// What `Op::parse` must answer: the code spelled exactly so, else nothing.
+    fn exact(b: &[u8]) -> Option<Op> {
+        Op::ALL.into_iter().find(|o| o.as_str().as_bytes() == b)
+    }
+
+    #[test]
+    fn op_codes_differing_in_any_byte_do_not_parse() {
+        for op in Op::ALL {
+            let code = op.as_str().as_bytes();
+            for i in 0..code.len() {
+                for b in [b'A', b'_', b'Z', b'x', 0, 0xFF, code[i] ^ 0x20] {
+                    let mut v = code.to_vec();
+                    v[i] = b;
+                    assert_eq!(Op::parse(&v), exact(&v), "{v:?}");
+                }
+            }
+            for n in 0..code.len() {
+                assert_eq!(Op::parse(&code[..n]), exact(&code[..n]));
+            }
+            let longer = [code, b"S"].concat();
+            assert_eq!(Op::parse(&longer), None);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn op_parse_is_exact_match(b in proptest::collection::vec(
+            proptest::sample::select(b"ACDEFGHILNOPRSTUVWX_ ".to_vec()), 0..18)
+        ) {
+            proptest::prop_assert_eq!(Op::parse(&b), exact(&b));
+        }
     }
 
     #[test]

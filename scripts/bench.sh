@@ -9,8 +9,10 @@
 #   tenken scan   vs  DuckDB read_csv with explicit columns into a table   (issue: ingest)
 #   tenken scan   vs  DuckDB load + ledger joins, calendar, one rolling window (issue: judge)
 #   tenken ingest vs  DuckDB load + rules + COPY … TO parquet (zstd)         (issue: archive)
-# plus tenken scan on the same data as CP932 and as gzip. These machines are noisy: compare
-# ratios from one run, not numbers across runs. Needs /usr/bin/time and Python 3.11+.
+# plus tenken scan on the same data as CP932 and as gzip. These machines are noisy: each
+# command runs REPEAT times (default 3) in interleaved rounds and the median counts;
+# compare ratios from one run of this script, not numbers across runs.
+# Needs /usr/bin/time and Python 3.11+.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,39 +47,61 @@ hol = pathlib.Path("fixtures/syukujitsu-2000-2030.csv").read_bytes().decode("cp9
 PY
 
 BYTES=$(du -sb "$DATA/utf8/logs" | cut -f1)
-declare -A WALL CPU RSS
+# Every pair runs REPEAT times, the rounds interleaved so that both sides of a ratio see
+# the same spells of noise; the table shows each run's median by CPU time and the spread.
+REPEAT=${REPEAT:-3}
+declare -A RUNS WALL CPU RSS SPREAD
 measure() { # name, command…
     local name=$1; shift
     sync
     /usr/bin/time -f "%e %U %S %M" -o /tmp/tenken-bench-time "$@" > /tmp/tenken-bench-out 2>&1 || {
         echo "failed: $name"; cat /tmp/tenken-bench-out; exit 1; }
     read -r wall user sys rss < /tmp/tenken-bench-time
-    WALL[$name]=$wall
-    CPU[$name]=$(python3 -c "print(round($user + $sys, 2))")
-    RSS[$name]=$((rss / 1024))
-    printf '%-28s %7.2f s wall %7.2f s cpu %6d MiB  (%s)\n' "$name" "$wall" "${CPU[$name]}" "${RSS[$name]}" \
+    local cpu
+    cpu=$(python3 -c "print(round($user + $sys, 2))")
+    RUNS[$name]+="$cpu $wall $((rss / 1024));"
+    printf '%-28s %7.2f s wall %7.2f s cpu %6d MiB  (%s)\n' "$name" "$wall" "$cpu" "$((rss / 1024))" \
         "$(tail -n 1 /tmp/tenken-bench-out | cut -c1-60)"
 }
 
-rm -rf "$DATA/archive" "$DATA/duckdb-out"
-mkdir -p "$DATA/duckdb-out"
-measure "tenken scan utf8" "$T" scan "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --quiet --findings "$DATA/findings.csv"
-measure "tenken scan cp932" "$T" scan "$DATA/cp932/logs" --ledgers "$DATA/cp932/ledgers" --quiet
-measure "tenken scan gzip" "$T" scan "$DATA/gzip/logs" --ledgers "$DATA/gzip/ledgers" --quiet
-measure "duckdb load" python3 scripts/duckdb_bench.py load "$DATA/utf8"
-measure "duckdb rules" python3 scripts/duckdb_bench.py rules "$DATA/utf8"
-measure "tenken ingest" "$T" ingest "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --archive "$DATA/archive" --quiet
-measure "duckdb ingest" python3 scripts/duckdb_bench.py ingest "$DATA/utf8" "$DATA/duckdb-out"
+for round in $(seq "$REPEAT"); do
+    echo "round $round of $REPEAT"
+    rm -rf "$DATA/archive" "$DATA/duckdb-out"
+    mkdir -p "$DATA/duckdb-out"
+    measure "tenken scan utf8" "$T" scan "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --quiet --findings "$DATA/findings.csv"
+    measure "tenken scan cp932" "$T" scan "$DATA/cp932/logs" --ledgers "$DATA/cp932/ledgers" --quiet
+    measure "tenken scan gzip" "$T" scan "$DATA/gzip/logs" --ledgers "$DATA/gzip/ledgers" --quiet
+    measure "duckdb load" python3 scripts/duckdb_bench.py load "$DATA/utf8"
+    measure "duckdb rules" python3 scripts/duckdb_bench.py rules "$DATA/utf8"
+    measure "tenken ingest" "$T" ingest "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --archive "$DATA/archive" --quiet
+    measure "duckdb ingest" python3 scripts/duckdb_bench.py ingest "$DATA/utf8" "$DATA/duckdb-out"
+done
+
+# The median run of each (by CPU time), the range of CPU times, the highest peak RSS.
+for n in "${!RUNS[@]}"; do
+    median=$(python3 - "${RUNS[$n]}" <<'PY'
+import sys
+runs = sorted(tuple(float(x) for x in r.split()) for r in sys.argv[1].split(";") if r.strip())
+cpu, wall, _ = runs[len(runs) // 2]
+print(cpu, wall, int(max(r[2] for r in runs)), f"{runs[0][0]}–{runs[-1][0]}")
+PY
+)
+    read -r c w r s <<< "$median"
+    CPU[$n]=$c WALL[$n]=$w RSS[$n]=$r SPREAD[$n]=$s
+done
 
 ratio() { python3 -c "print(f'{$1 / $2:.1f}')"; }
 mbs() { python3 -c "print(f'{$BYTES / 1e6 / $1:.0f}')"; }
 {
     echo "# tenken vs DuckDB — $(date -u +%F) — $(nproc) cores — input $((BYTES / 1048576)) MiB UTF-8 CSV"
     echo
-    echo "| run | wall s | CPU s | MB/s (wall) | MB/s per CPU-s | peak RSS MiB |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "Median of $REPEAT interleaved runs by CPU time; the spread is the range of CPU times;"
+    echo "peak RSS is the highest of the runs."
+    echo
+    echo "| run | wall s | CPU s | CPU s spread | MB/s (wall) | MB/s per CPU-s | peak RSS MiB |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for n in "tenken scan utf8" "tenken scan cp932" "tenken scan gzip" "duckdb load" "duckdb rules" "tenken ingest" "duckdb ingest"; do
-        echo "| $n | ${WALL[$n]} | ${CPU[$n]} | $(mbs "${WALL[$n]}") | $(mbs "${CPU[$n]}") | ${RSS[$n]} |"
+        echo "| $n | ${WALL[$n]} | ${CPU[$n]} | ${SPREAD[$n]} | $(mbs "${WALL[$n]}") | $(mbs "${CPU[$n]}") | ${RSS[$n]} |"
     done
     echo
     echo "CPU ratios (DuckDB ÷ tenken): load vs scan $(ratio "${CPU[duckdb load]}" "${CPU[tenken scan utf8]}")×," \

@@ -8,6 +8,7 @@
 //! paths hand over positions in the text instead of `&str`s (`push_csv`, `push_kv`), so
 //! that fields are copied by position with no per-field slice or call.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
@@ -401,9 +402,10 @@ impl ByteColumn {
         self.buf.resize(self.used + n + MOVE + ZERO_STEP, 0);
     }
 
-    /// Appends `src[a..b]` to the value being built.
+    /// Appends `src[r]` to the value being built.
     #[inline(always)]
-    fn copy(&mut self, src: &[u8], a: usize, b: usize) {
+    fn copy(&mut self, src: &[u8], r: Range<usize>) {
+        let (a, b) = (r.start, r.end);
         let n = b - a;
         if self.used + n + MOVE > self.buf.len() {
             self.grow(n);
@@ -423,30 +425,30 @@ impl ByteColumn {
         self.used += n;
     }
 
-    /// Appends `src[a..b]` (`a <= b`) as one value, an empty range as an empty string.
+    /// Appends `src[r]` as one value, an empty range as an empty string.
     #[inline(always)]
-    fn push_in(&mut self, src: &[u8], a: usize, b: usize) {
+    fn push_in(&mut self, src: &[u8], r: Range<usize>) {
         if self.pending_nulls != 0 {
             self.append_pending_nulls();
         }
-        self.copy(src, a, b);
+        self.copy(src, r);
         self.end_value();
     }
 
-    /// Appends `src[a..b]`, an empty range as null.
+    /// Appends `src[r]`, an empty range as null.
     #[inline(always)]
-    fn push_opt_in(&mut self, src: &[u8], a: usize, b: usize) {
-        if a == b {
+    fn push_opt_in(&mut self, src: &[u8], r: Range<usize>) {
+        if r.is_empty() {
             self.pending_nulls += 1;
         } else {
-            self.push_in(src, a, b);
+            self.push_in(src, r);
         }
     }
 
     #[inline(always)]
     fn push_opt(&mut self, v: Option<&str>) {
         match v {
-            Some(v) => self.push_in(v.as_bytes(), 0, v.len()),
+            Some(v) => self.push_in(v.as_bytes(), 0..v.len()),
             None => self.pending_nulls += 1,
         }
     }
@@ -593,7 +595,7 @@ impl EventBatchBuilder {
             v.map(str::as_bytes)
         }
         self.event_id
-            .push_in(row.event_id.as_bytes(), 0, row.event_id.len());
+            .push_in(row.event_id.as_bytes(), 0..row.event_id.len());
         self.timestamp.push(row.timestamp);
         self.terminal_id.push(b(row.terminal_id));
         self.operator_id.push(b(row.operator_id));
@@ -618,27 +620,18 @@ impl EventBatchBuilder {
     pub(crate) fn push_csv(&mut self, src: &[u8], row: &CsvSpans<'_>) {
         let field = |i: usize| row.fast.field(row.start, i);
         let dict = |i: usize| src.get(field(i)).filter(|v| !v.is_empty());
-        let bytes = |i: usize| {
-            let r = field(i);
-            (r.start, r.end)
-        };
-        let (a, b) = bytes(0);
-        self.event_id.push_in(src, a, b);
+        self.event_id.push_in(src, field(0));
         self.timestamp.push(row.timestamp);
         self.terminal_id.push(dict(2));
         self.operator_id.push(dict(3));
         self.auth_method.push(dict(4));
         self.operation.push(row.operation as i32);
         self.business_code.push(dict(6));
-        let (a, b) = bytes(7);
-        self.target_code.push_opt_in(src, a, b);
+        self.target_code.push_opt_in(src, field(7));
         self.record_count.push(row.record_count);
-        let (a, b) = bytes(9);
-        self.request_no.push_opt_in(src, a, b);
-        let (a, b) = bytes(10);
-        self.approval_no.push_opt_in(src, a, b);
-        let (a, b) = bytes(11);
-        self.ref_event_id.push_opt_in(src, a, b);
+        self.request_no.push_opt_in(src, field(9));
+        self.approval_no.push_opt_in(src, field(10));
+        self.ref_event_id.push_opt_in(src, field(11));
         self.result.push(dict(12));
         self.detail.push_opt(row.detail);
         self.extras.push_opt(None);
@@ -652,35 +645,35 @@ impl EventBatchBuilder {
     pub(crate) fn push_kv(&mut self, src: &[u8], row: &KvSpans<'_>) {
         let k = row.fields;
         let scratch = k.scratch.as_bytes();
-        // The bytes of value `i` as (source, from, to); empty = absent.
-        let at = |i: usize| -> (&[u8], usize, usize) {
+        // The bytes of value `i` as (source, range); empty = absent.
+        let at = |i: usize| -> (&[u8], Range<usize>) {
             match k.values[i] {
-                None => (src, 0, 0),
-                Some(Span::Line(a, b)) => (src, row.start + a as usize, row.start + b as usize),
-                Some(Span::Scratch(a, b)) => (scratch, a as usize, b as usize),
+                None => (src, 0..0),
+                Some(Span::Line(a, b)) => (src, row.start + a as usize..row.start + b as usize),
+                Some(Span::Scratch(a, b)) => (scratch, a as usize..b as usize),
             }
         };
         let dict = |i: usize| {
-            let (s, a, b) = at(i);
-            s.get(a..b).filter(|v| !v.is_empty())
+            let (s, r) = at(i);
+            s.get(r).filter(|v| !v.is_empty())
         };
-        let (s, a, b) = at(0);
-        self.event_id.push_in(s, a, b);
+        let (s, r) = at(0);
+        self.event_id.push_in(s, r);
         self.timestamp.push(k.timestamp);
         self.terminal_id.push(dict(1));
         self.operator_id.push(dict(2));
         self.auth_method.push(dict(3));
         self.operation.push(row.operation as i32);
         self.business_code.push(dict(5));
-        let (s, a, b) = at(6);
-        self.target_code.push_opt_in(s, a, b);
+        let (s, r) = at(6);
+        self.target_code.push_opt_in(s, r);
         self.record_count.push(row.record_count);
-        let (s, a, b) = at(8);
-        self.request_no.push_opt_in(s, a, b);
-        let (s, a, b) = at(9);
-        self.approval_no.push_opt_in(s, a, b);
-        let (s, a, b) = at(10);
-        self.ref_event_id.push_opt_in(s, a, b);
+        let (s, r) = at(8);
+        self.request_no.push_opt_in(s, r);
+        let (s, r) = at(9);
+        self.approval_no.push_opt_in(s, r);
+        let (s, r) = at(10);
+        self.ref_event_id.push_opt_in(s, r);
         self.result.push(dict(11));
         self.detail.push_opt(k.get(row.line, 12));
         self.extras

@@ -180,8 +180,9 @@ const BLOCK: usize = 64;
 /// line's fields costs a few instructions per comma instead of a newline search per line
 /// plus a comma scan per field; keeping commas apart lets the common line take its
 /// thirteen commas without looking at their bytes. Blocks are aligned to the start of the
-/// text; bits of positions already consumed are cleared.
-#[derive(Debug)]
+/// text; bits of positions already consumed are cleared. [`fast_line`] works on a copy in
+/// locals, so that the state stays in registers for the length of a line.
+#[derive(Debug, Clone, Copy)]
 pub struct Cursor<'a> {
     text: &'a [u8],
     base: usize,
@@ -212,17 +213,7 @@ impl<'a> Cursor<'a> {
         self.commas &= keep;
         self.others &= keep;
     }
-}
 
-/// A cursor's state in locals, so that it stays in registers for the length of a line.
-struct Scan<'a> {
-    text: &'a [u8],
-    base: usize,
-    commas: u64,
-    others: u64,
-}
-
-impl Scan<'_> {
     /// Moves to the next block; `false` at the end of the text.
     #[inline(always)]
     fn advance(&mut self) -> bool {
@@ -336,7 +327,7 @@ impl FastLine {
     }
 }
 
-/// Splits the line that starts at `text[start]` when it has one of the common shapes:
+/// Splits the line that starts at `start` of the cursor's text when it has one of the common shapes:
 /// the first thirteen fields either all unquoted (no quote in them) or all quoted (no
 /// comma, newline or doubled quote inside, nothing between a closing quote and its
 /// comma), and a `detail` that is either plain (no comma, no quote) or one well-formed
@@ -348,27 +339,22 @@ impl FastLine {
 /// `\n`; after `false` it is anywhere, and the caller puts it back with
 /// [`Cursor::skip_to`].
 #[inline]
-pub fn fast_line(text: &[u8], start: usize, cursor: &mut Cursor<'_>, out: &mut FastLine) -> bool {
-    let mut scan = Scan {
-        text,
-        base: cursor.base,
-        commas: cursor.commas,
-        others: cursor.others,
-    };
-    let found = if text.get(start) == Some(&b'"') {
+pub fn fast_line(start: usize, cursor: &mut Cursor<'_>, out: &mut FastLine) -> bool {
+    let mut scan = *cursor;
+    let found = if scan.text.get(start) == Some(&b'"') {
         out.quote = 1;
         split_quoted(&mut scan, start, out)
     } else {
         out.quote = 0;
         split_fast(&mut scan, out)
     };
-    (cursor.base, cursor.commas, cursor.others) = (scan.base, scan.commas, scan.others);
+    *cursor = scan;
     found
 }
 
 /// [`fast_line`] for a line whose thirteen fields are plain.
 #[inline(always)]
-fn split_fast(scan: &mut Scan<'_>, out: &mut FastLine) -> bool {
+fn split_fast(scan: &mut Cursor<'_>, out: &mut FastLine) -> bool {
     for slot in out.commas.iter_mut() {
         let Some(p) = scan.comma() else {
             return false;
@@ -393,7 +379,7 @@ fn split_fast(scan: &mut Scan<'_>, out: &mut FastLine) -> bool {
 /// comma, newline or doubled quote inside a field, or anything between a closing quote
 /// and its comma, sends the line to [`split`].
 #[inline(always)]
-fn split_quoted(scan: &mut Scan<'_>, start: usize, out: &mut FastLine) -> bool {
+fn split_quoted(scan: &mut Cursor<'_>, start: usize, out: &mut FastLine) -> bool {
     let text = scan.text;
     let mut quotes = 0;
     for slot in out.commas.iter_mut() {
@@ -426,7 +412,7 @@ fn split_quoted(scan: &mut Scan<'_>, start: usize, out: &mut FastLine) -> bool {
 
 /// The `detail` field, which starts at `from`, and the line's end.
 #[inline(always)]
-fn split_detail(scan: &mut Scan<'_>, from: usize, out: &mut FastLine) -> bool {
+fn split_detail(scan: &mut Cursor<'_>, from: usize, out: &mut FastLine) -> bool {
     let text = scan.text;
     let p = scan.any();
     match text.get(p) {
@@ -849,7 +835,7 @@ mod tests {
             let nl = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |k| start + k);
             let line = &text[start..nl];
             let line = line.strip_suffix('\r').unwrap_or(line);
-            let took = start < bytes.len() && fast_line(bytes, start, &mut cursor, &mut fast);
+            let took = start < bytes.len() && fast_line(start, &mut cursor, &mut fast);
             took_lines.push(took);
             if took {
                 assert_eq!(fast.newline, nl);

@@ -316,7 +316,7 @@ impl Decoder {
         let mut start = 0;
         while start < bytes.len() {
             if !self.at_start
-                && csv::fast_line(bytes, start, &mut cursor, &mut fast)
+                && csv::fast_line(start, &mut cursor, &mut fast)
                 && self.csv_fast(text, start, &fast)?
             {
                 start = fast.newline + 1;

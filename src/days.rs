@@ -375,22 +375,12 @@ impl DayStore {
         for (at, len) in rows.spilled {
             batches.extend(self.read_segment(at, len)?);
         }
-        let (parts, order, duplicates) = self.assemble(&batches)?;
-        Ok(Some(DayEvents {
-            day,
-            parts,
-            order,
-            duplicates,
-        }))
+        self.assemble(day, &batches).map(Some)
     }
 
-    /// Sorts and deduplicates one day's stored batches: the parts in the event schema, the
-    /// order over them, and the number of duplicates dropped.
-    #[allow(clippy::type_complexity)]
-    fn assemble(
-        &mut self,
-        batches: &[RecordBatch],
-    ) -> Result<(Vec<RecordBatch>, Vec<(u32, u32)>, u64), DaysError> {
+    /// Sorts and deduplicates the stored batches of `day`: the parts in the event schema,
+    /// the order over them, and the number of duplicates dropped.
+    fn assemble(&mut self, day: Day, batches: &[RecordBatch]) -> Result<DayEvents, DaysError> {
         // Rank source files by path so that ties break the same way whatever the order
         // the files were read in.
         let file_dict = DICT_COLUMNS
@@ -466,7 +456,12 @@ impl DayStore {
             .iter()
             .map(|b| self.event_part(b))
             .collect::<Result<_, _>>()?;
-        Ok((parts, picks, duplicates))
+        Ok(DayEvents {
+            day,
+            parts,
+            order: picks,
+            duplicates,
+        })
     }
 
     /// A stored batch in the event schema: the run-wide keys over the run-wide values.

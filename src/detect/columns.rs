@@ -177,13 +177,9 @@ impl<'a> DictCol<'a> {
                 syms
             })
             .collect();
-        let syms = match rows.order {
-            Some(order) => order
-                .iter()
-                .map(|&(p, r)| part_syms[p as usize][r as usize])
-                .collect(),
-            None => part_syms.into_iter().next().unwrap_or_default(),
-        };
+        let syms = rows
+            .gather(part_syms.iter().map(Vec::as_slice).collect())
+            .into_owned();
         Ok(DictCol {
             syms,
             values: distinct,

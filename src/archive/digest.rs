@@ -281,26 +281,13 @@ fn encode(array: &ArrayRef, sink: &mut Sink<'_>, column: &str) -> Result<(), Uns
                 }
             }
         }
-        DataType::Dictionary(_, v) => {
+        DataType::Dictionary(..) => {
+            // Other key types (not written by tenken): materialise the values in row
+            // order; null keys become null values.
             let dict = array.as_any_dictionary();
-            if **v == DataType::Utf8 && !dict.values().is_empty() {
-                // The common case (the id columns): look each key's value up in place
-                // rather than materialising the column; null keys and null values are nulls.
-                let values = dict.values().as_string::<i32>();
-                let keys = dict.keys();
-                for (i, k) in dict.normalized_keys().into_iter().enumerate() {
-                    if keys.is_null(i) || values.is_null(k) {
-                        sink.null();
-                    } else {
-                        sink.var(values.value(k).as_bytes());
-                    }
-                }
-            } else {
-                // Materialise the values in row order; null keys become null values.
-                let plain = arrow_select::take::take(dict.values().as_ref(), dict.keys(), None)
-                    .map_err(|_| unsupported())?;
-                encode(&plain, sink, column)?;
-            }
+            let plain = arrow_select::take::take(dict.values().as_ref(), dict.keys(), None)
+                .map_err(|_| unsupported())?;
+            encode(&plain, sink, column)?;
         }
         DataType::Utf8 => bytes!(array.as_string::<i32>(), sink),
         DataType::LargeUtf8 => bytes!(array.as_string::<i64>(), sink),
@@ -421,6 +408,29 @@ mod tests {
         let dict_batch = dictionary(values.iter().copied().collect(), &ts);
         let (_, c) = digest_batches(schema(true), [&dict_batch]).unwrap();
         assert_eq!(a, c, "a dictionary column hashes as its values");
+    }
+
+    #[test]
+    fn a_dictionary_with_other_keys_hashes_as_its_values() {
+        let values = [Some("A"), None, Some("B"), Some("A")];
+        let ts = [1, 2, 3, 4];
+        let (_, a) = digest_batches(schema(false), [&plain(&values, &ts)]).unwrap();
+        let dict: DictionaryArray<Int8Type> = values.iter().copied().collect();
+        let t = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
+        let schema8 = Arc::new(Schema::new(vec![
+            Field::new("op", t, true),
+            schema(false).field(1).clone(),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema8),
+            vec![
+                Arc::new(dict),
+                Arc::new(TimestampMillisecondArray::from(ts.to_vec()).with_timezone("UTC")),
+            ],
+        )
+        .unwrap();
+        let (_, b) = digest_batches(schema8, [&batch]).unwrap();
+        assert_eq!(a, b);
     }
 
     #[test]

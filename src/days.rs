@@ -5,7 +5,10 @@
 //! time order and an archive snapshot is one day. This stage sits between normalize and
 //! detect: it takes the parsers' batches, maps their per-batch dictionaries onto run-wide
 //! dictionaries (so every day speaks one vocabulary), and files the rows under their
-//! date. Memory stays bounded: past a budget, the latest days go to an anonymous spill
+//! date. A day is handed out once it is complete: [`OpenDays`] tells when, from the
+//! date span of every file (`ingest::dates`) and the files read so far, so with files
+//! read in date order a day leaves memory long before the input ends. Memory stays
+//! bounded: past a budget, the latest days but the earliest go to an anonymous spill
 //! file (Arrow IPC) and come back when their turn comes. A day is then sorted by
 //! (timestamp, event_id, source file, source line) and a repeated `event_id` — a day
 //! exported twice — keeps its first row and is counted. The sort is an order over the
@@ -31,6 +34,7 @@ use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
 use crate::detect::DayRows;
+use crate::ingest::dates::DaySpan;
 use crate::normalize::schema::{col, event_schema};
 use crate::time::{Day, jst_day};
 
@@ -55,6 +59,14 @@ pub enum DaysError {
     },
     #[error("internal error while regrouping events by day: {0}")]
     Arrow(#[from] ArrowError),
+    /// A file's date pass missed a date its events have: a bug, reported rather than
+    /// judging the day twice or dropping the events.
+    #[error("internal error: events of {} arrived after that day was judged", crate::time::format_day(*day))]
+    Released { day: Day },
+    /// Judging stopped taking days before reading ended: a bug, reported so that a night
+    /// is never archived without some of its days.
+    #[error("internal error: judging stopped before every day of the input was read")]
+    Abandoned,
 }
 
 /// The schema rows are stored in: the event schema with run-wide Int32 keys in place of
@@ -156,6 +168,8 @@ pub struct DayStore {
     spill_len: u64,
     /// Bytes written to the spill file over the run.
     pub spilled_bytes: u64,
+    /// The latest day handed out: no rows may be filed on or before it.
+    released: Option<Day>,
 }
 
 impl DayStore {
@@ -168,6 +182,7 @@ impl DayStore {
             spill: None,
             spill_len: 0,
             spilled_bytes: 0,
+            released: None,
         }
     }
 
@@ -192,7 +207,7 @@ impl DayStore {
             .as_primitive::<TimestampMillisecondType>();
         let first = jst_day(ts.value(0));
         if ts.values().iter().all(|&t| jst_day(t) == first) {
-            self.file(first, stored);
+            self.file(first, stored)?;
         } else {
             let mut by_day: BTreeMap<Day, Vec<u32>> = BTreeMap::new();
             for (i, &t) in ts.values().iter().enumerate() {
@@ -201,22 +216,26 @@ impl DayStore {
             for (day, rows) in by_day {
                 let part =
                     arrow_select::take::take_record_batch(&stored, &UInt32Array::from(rows))?;
-                self.file(day, part);
+                self.file(day, part)?;
             }
         }
-        if self.memory_bytes > self.options.memory_budget {
+        if self.beyond_earliest() > self.options.memory_budget {
             self.spill_latest()?;
         }
         Ok(())
     }
 
-    fn file(&mut self, day: Day, batch: RecordBatch) {
+    fn file(&mut self, day: Day, batch: RecordBatch) -> Result<(), DaysError> {
+        if self.released.is_some_and(|r| day <= r) {
+            return Err(DaysError::Released { day });
+        }
         let bytes = batch.get_array_memory_size();
         let rows = self.days.entry(day).or_default();
         rows.rows += batch.num_rows();
         rows.memory_bytes += bytes;
         rows.memory.push(batch);
         self.memory_bytes += bytes;
+        Ok(())
     }
 
     /// Maps a batch's dictionary columns to run-wide keys.
@@ -247,7 +266,22 @@ impl DayStore {
         Ok(RecordBatch::try_new(Arc::clone(&STORED_SCHEMA), columns)?)
     }
 
-    /// Moves the latest in-memory days to the spill file until half the budget is free.
+    /// Bytes held in memory for days other than the earliest.
+    ///
+    /// The earliest day is never spilled and does not count against the budget: it is
+    /// the next to be handed out, and while files are read in date order it is the day
+    /// being read, which spilling would write out only to read it back at once. Memory
+    /// is bounded by the largest day plus the budget.
+    fn beyond_earliest(&self) -> usize {
+        let earliest = self
+            .days
+            .first_key_value()
+            .map_or(0, |(_, r)| r.memory_bytes);
+        self.memory_bytes.saturating_sub(earliest)
+    }
+
+    /// Moves the latest in-memory days but the earliest to the spill file until half the
+    /// budget is free.
     ///
     /// Latest first because days are handed out earliest first: the days left in memory
     /// when reading ends are the first to go, so judging starts by freeing memory rather
@@ -256,11 +290,12 @@ impl DayStore {
         let sizes: Vec<(usize, Day)> = self
             .days
             .iter()
+            .skip(1)
             .rev()
             .map(|(d, r)| (r.memory_bytes, *d))
             .collect();
         for (bytes, day) in sizes {
-            if self.memory_bytes <= self.options.memory_budget / 2 {
+            if self.beyond_earliest() <= self.options.memory_budget / 2 {
                 break;
             }
             if bytes == 0 {
@@ -365,11 +400,22 @@ impl DayStore {
         Ok(batches)
     }
 
-    /// Removes and returns the earliest day, sorted and without duplicate ids.
+    /// Removes and returns the earliest day if it is before `limit` (days from `limit` on
+    /// may still receive rows), sorted and without duplicate ids.
+    pub fn pop_before(&mut self, limit: Day) -> Result<Option<DayEvents>, DaysError> {
+        match self.days.first_key_value() {
+            Some((&day, _)) if day < limit => self.pop_first(),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes and returns the earliest day, sorted and without duplicate ids. No rows
+    /// may be pushed for it, or for any earlier day, afterwards.
     pub fn pop_first(&mut self) -> Result<Option<DayEvents>, DaysError> {
         let Some((day, rows)) = self.days.pop_first() else {
             return Ok(None);
         };
+        self.released = Some(day);
         self.memory_bytes = self.memory_bytes.saturating_sub(rows.memory_bytes);
         let mut batches = rows.memory;
         for (at, len) in rows.spilled {
@@ -477,6 +523,61 @@ impl DayStore {
             columns[c] = Arc::new(dict);
         }
         Ok(RecordBatch::try_new(event_schema(), columns)?)
+    }
+}
+
+/// Which days are complete while files are being read: a day is, once every file whose
+/// [`DaySpan`] may hold it is done. Files are to be read in [`order`](Self::order) —
+/// by their first possible date, unknown spans first — so that the days complete one
+/// after another instead of all at the end.
+#[derive(Debug)]
+pub struct OpenDays {
+    order: Vec<usize>,
+    /// The first possible date of each file, by position in `order`.
+    firsts: Vec<Day>,
+    /// Position in `order` of each file.
+    position: Vec<usize>,
+    done: Vec<bool>,
+    /// The first position in `order` not done.
+    cursor: usize,
+}
+
+impl OpenDays {
+    pub fn new(spans: &[DaySpan]) -> OpenDays {
+        let mut order: Vec<usize> = (0..spans.len()).collect();
+        order.sort_by_key(|&i| (spans[i].first(), i));
+        let mut position = vec![0; spans.len()];
+        for (p, &i) in order.iter().enumerate() {
+            position[i] = p;
+        }
+        OpenDays {
+            firsts: order.iter().map(|&i| spans[i].first()).collect(),
+            done: vec![false; spans.len()],
+            order,
+            position,
+            cursor: 0,
+        }
+    }
+
+    /// The order to start the files in (indices into the spans given).
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// File `file` (an index into the spans given) has been read.
+    pub fn done(&mut self, file: usize) {
+        if let Some(&p) = self.position.get(file) {
+            self.done[p] = true;
+        }
+        while self.done.get(self.cursor) == Some(&true) {
+            self.cursor += 1;
+        }
+    }
+
+    /// Every day before this one is complete. The files not yet done all come at or
+    /// after the cursor in date order, so none of them can hold an earlier day.
+    pub fn complete_before(&self) -> Day {
+        self.firsts.get(self.cursor).copied().unwrap_or(Day::MAX)
     }
 }
 
@@ -664,11 +765,107 @@ mod tests {
     }
 
     #[test]
+    fn open_days_complete_in_date_order() {
+        let d = |n: i32| 20_544 + n;
+        let spans = [
+            DaySpan::Days {
+                first: d(2),
+                last: d(2),
+            },
+            DaySpan::Empty,
+            DaySpan::Days {
+                first: d(0),
+                last: d(1),
+            },
+            DaySpan::Days {
+                first: d(1),
+                last: d(5),
+            },
+        ];
+        let mut open = OpenDays::new(&spans);
+        assert_eq!(open.order(), [2, 3, 0, 1]);
+        assert_eq!(open.complete_before(), d(0));
+        // A file done out of order completes nothing before the files ahead of it.
+        open.done(0);
+        assert_eq!(open.complete_before(), d(0));
+        open.done(2);
+        assert_eq!(open.complete_before(), d(1));
+        open.done(3);
+        // Only the empty file is left: it holds no day.
+        assert_eq!(open.complete_before(), Day::MAX);
+        open.done(1);
+        assert_eq!(open.complete_before(), Day::MAX);
+
+        // A file of unknown span holds every day back until it is done.
+        let mut open = OpenDays::new(&[spans[0], DaySpan::Unknown]);
+        assert_eq!(open.order(), [1, 0]);
+        open.done(0);
+        assert_eq!(open.complete_before(), Day::MIN);
+        open.done(1);
+        assert_eq!(open.complete_before(), Day::MAX);
+    }
+
+    #[test]
+    fn days_are_handed_out_before_a_limit_and_then_closed() {
+        let a = rows(
+            "a.csv",
+            &[
+                ("E1", "2026-04-01T09:00:00+09:00", "T1"),
+                ("E2", "2026-04-02T09:00:00+09:00", "T1"),
+            ],
+        );
+        let mut store = DayStore::new(DaysOptions::default());
+        store.push(&a).unwrap();
+        let april2 = jst_day(ts("2026-04-02T00:00:00+09:00"));
+        let first = store.pop_before(april2).unwrap().unwrap();
+        assert_eq!(ids(&first.to_batch().unwrap()), ["E1"]);
+        assert!(store.pop_before(april2).unwrap().is_none());
+        // A row for a day already handed out is refused, not filed or dropped.
+        let late = rows("b.csv", &[("E0", "2026-04-01T10:00:00+09:00", "T1")]);
+        assert!(matches!(
+            store.push(&late),
+            Err(DaysError::Released { day }) if day == april2 - 1
+        ));
+        assert_eq!(
+            ids(&store
+                .pop_before(Day::MAX)
+                .unwrap()
+                .unwrap()
+                .to_batch()
+                .unwrap()),
+            ["E2"]
+        );
+    }
+
+    #[test]
+    fn the_earliest_day_is_never_spilled() {
+        // One large day pushed in many batches under a tiny budget stays in memory; a
+        // later day beside it goes to disk.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = DayStore::new(DaysOptions {
+            memory_budget: 1,
+            spill_dir: Some(dir.path().to_path_buf()),
+        });
+        for i in 0..20 {
+            let id: &'static str = Box::leak(format!("E{i:02}").into_boxed_str());
+            store
+                .push(&rows("a.csv", &[(id, "2026-04-01T09:00:00+09:00", "T1")]))
+                .unwrap();
+        }
+        assert_eq!(store.spilled_bytes, 0);
+        store
+            .push(&rows("b.csv", &[("F1", "2026-04-02T09:00:00+09:00", "T1")]))
+            .unwrap();
+        assert!(store.spilled_bytes > 0);
+        let days = drain(&mut store);
+        assert_eq!(days.iter().map(|d| d.len()).collect::<Vec<_>>(), [20, 1]);
+    }
+
+    #[test]
     fn spills_the_latest_days_first() {
         // Five days pushed in scrambled order, the earlier ones larger (6 − d rows), with a
-        // budget that holds about two of them: whenever the budget is passed the latest
-        // days go to disk, not the largest, so what stays in memory is always a run of
-        // the earliest days.
+        // budget that holds about two of them beside the earliest: whenever the budget is
+        // passed the latest days go to disk, not the largest.
         let day = |d: u32| {
             let t = format!("2026-04-0{d}T09:00:00+09:00");
             let items: Vec<(&'static str, &str, &'static str)> = (0..6 - d)
@@ -693,12 +890,9 @@ mod tests {
         }
         assert!(store.spilled_bytes > 0);
         let in_memory: Vec<bool> = store.days.values().map(|r| !r.memory.is_empty()).collect();
-        let first_spilled = in_memory.iter().position(|m| !m).unwrap();
-        assert!(
-            in_memory[first_spilled..].iter().all(|m| !m),
-            "{in_memory:?}"
-        );
-        assert!(first_spilled >= 1, "{in_memory:?}");
+        // Days 1 and 2, the largest, stay; 5, the latest, went to disk. (Day 4 came last,
+        // when there was room again.)
+        assert_eq!(in_memory, [true, true, false, true, false]);
         let sizes: Vec<usize> = drain(&mut store).iter().map(|d| d.len()).collect();
         assert_eq!(sizes, [5, 4, 3, 2, 1]);
     }

@@ -15,8 +15,10 @@
 //!   and format, and cuts them into newline-aligned chunks for parallel parsing.
 //! * [`normalize`] turns chunks of lines into Arrow `RecordBatch`es of one stable schema
 //!   ([`normalize::schema`]), and bad lines into [`normalize::Reject`]s.
-//! * [`days`] regroups batches by local date (Asia/Tokyo), spilling to disk past a memory
-//!   budget, and yields each day sorted by time with duplicate event ids removed.
+//! * [`days`] regroups batches by local date (Asia/Tokyo) and yields each day, sorted by
+//!   time with duplicate event ids removed, as soon as the files that may hold it are read
+//!   (files go in date order, see [`ingest::dates`]); days that must wait past a memory
+//!   budget spill to disk.
 //! * [`ledger`] loads the rule tables (台帳) and the national-holiday calendar.
 //! * [`detect`] runs the rule catalogue of `rules.md` day by day with state carried across
 //!   days.

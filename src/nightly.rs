@@ -23,7 +23,6 @@ use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{RecordBatch, UInt32Array};
 
 use crate::archive::{Archive, DayJob, Kind, StagedFile, StateJob, Transaction};
-use crate::days::DayStore;
 use crate::detect::{Detector, STATE_TAG, State};
 use crate::error::{Error, Exit};
 use crate::findings::{self, FindingCounts, Lang, Spool};
@@ -32,7 +31,8 @@ use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
 use crate::output::RejectsWriter;
 use crate::scan::{
-    CommonArgs, exit_status, parse_severity, pick, read_into_days, render_read, write_outputs,
+    CommonArgs, DayFeed, exit_status, parse_severity, pick, read_and_judge, render_read,
+    write_outputs,
 };
 use crate::time::{Day, format_day};
 
@@ -159,9 +159,9 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
         .as_deref()
         .map(RejectsWriter::create)
         .transpose()?;
-    let mut store = DayStore::new(args.common.days_options());
-    let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store)?;
-    let mut report = ingest_days(&mut archive, &ledgers, &mut store, args.common.quiet)?;
+    let (read, mut report) = read_and_judge(&args.paths, &args.common, rejects.as_mut(), |feed| {
+        ingest_days(&mut archive, &ledgers, feed, args.common.quiet)
+    })?;
     // The spool goes to the findings file; its counts stay for the summary and exit status.
     let found = std::mem::take(&mut report.findings);
     let counts = found.counts().clone();
@@ -179,14 +179,14 @@ pub fn run(args: &IngestArgs) -> crate::Result<Exit> {
     Ok(exit_status(&counts, args.fail_on, &read))
 }
 
-/// The archive half of the nightly job, given the night's events in `store`.
+/// The archive half of the nightly job, given the night's days as they are read.
 ///
 /// Days are handled one at a time in date order — merged, judged, staged, dropped — so
 /// memory holds one day, whatever the night's size.
 pub fn ingest_days(
     archive: &mut Archive,
     ledgers: &Arc<Ledgers>,
-    store: &mut DayStore,
+    store: &mut DayFeed,
     quiet: bool,
 ) -> Result<NightReport, Error> {
     let mut report = NightReport::default();
@@ -194,7 +194,7 @@ pub fn ingest_days(
     // 1. The first day the night changes: days that only repeat archived events change
     // nothing and start nothing.
     let first = loop {
-        let Some(day) = store.pop_first()? else {
+        let Some((day, _)) = store.next_day()? else {
             // Nothing new: report what the archive's latest state still has pending.
             if let Some(&last) = archive.state_days().iter().next_back() {
                 let bytes = archive.state(last)?.unwrap_or_default();
@@ -281,7 +281,7 @@ pub fn ingest_days(
         };
         loop {
             if next_new.is_none()
-                && let Some(day) = store.pop_first()?
+                && let Some((day, _)) = store.next_day()?
             {
                 let d = day.day;
                 next_new = Some((d, merge_night_day(&mut report, txn.archive(), day)?));
@@ -322,7 +322,7 @@ pub fn ingest_days(
             drop(events);
             let job = txn.stage_day(Kind::Findings, day, findings::to_record_batch(&found)?)?;
             writer.send(&mut txn, Job::Day(job))?;
-            let night_done = next_new.is_none() && store.days().is_empty();
+            let night_done = next_new.is_none() && store.is_empty()?;
             let bytes = detector.encode_state()?;
             let job = txn.stage_state(day)?;
             report.days_judged.push(day);

@@ -1,25 +1,30 @@
 //! `tenken scan`: read the logs, judge them against the ledgers, write findings and rejects,
 //! print a summary.
 //!
-//! The stages run in order — ingest and normalize in parallel into the day store, then
-//! the rules day by day in time order — and the read phase is shared with the nightly
-//! `ingest` job ([`read_into_days`]).
+//! The stages run side by side: ingest and normalize fill the day store on the reading
+//! side, files in date order, and each day goes to the rules as soon as every file that
+//! may hold it has been read ([`read_and_judge`], shared with the nightly `ingest` job).
+//! Memory holds the days still being read, not the input.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::days::{DayStore, DaysOptions};
+use crate::days::{DayEvents, DayStore, DaysError, DaysOptions, OpenDays};
 use crate::detect::{Detector, PendingChange};
 use crate::error::{Error, Exit};
 use crate::findings::{self, FindingCounts, Lang, Spool};
+use crate::ingest::dates::DaySpan;
 use crate::ingest::{self, InputError, InputFile, Message, ReadOptions};
 use crate::ledger::Ledgers;
 use crate::model::{RuleId, Severity};
 use crate::normalize::{DecodeStats, Encoding, Reject, RejectReason};
 use crate::output::RejectsWriter;
 use crate::progress::Progress;
+use crate::time::Day;
+
+use rayon::prelude::*;
 
 /// Flags of `tenken scan`.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,7 +71,8 @@ pub struct CommonArgs {
     /// Read plain files with read(2) instead of memory-mapping them.
     #[arg(long)]
     pub no_mmap: bool,
-    /// Memory for events waiting to be judged, in MiB; beyond it days spill to a temporary file.
+    /// Memory for events of days after the one being read, in MiB; beyond it those days
+    /// spill to a temporary file (the day being read always stays in memory).
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub memory: usize,
     /// Worker threads (default: one per core).
@@ -121,6 +127,8 @@ pub struct ReadSummary {
     pub sample_rejects: Vec<Reject>,
     pub input_errors: Vec<InputError>,
     pub elapsed: Duration,
+    /// Bytes of events the day store wrote to its spill file.
+    pub spilled_bytes: u64,
 }
 
 const SAMPLE_REJECTS: usize = 5;
@@ -163,14 +171,126 @@ impl RejectsInOrder<'_> {
     }
 }
 
-/// The read phase of `scan` and `ingest`: every input into the day store, rejects to
-/// `rejects` in input order, unreadable inputs reported (and the others read).
-pub fn read_into_days(
+/// The days of a read, as the judging side takes them: earliest first, each as soon as
+/// every file that may hold events of it has been read, with the time its assembly took
+/// (bringing it back, sorting, deduplicating).
+pub struct DayFeed {
+    rx: crossbeam_channel::Receiver<Result<(DayEvents, Duration), Error>>,
+    peeked: Option<Option<(DayEvents, Duration)>>,
+}
+
+impl DayFeed {
+    /// The next day, waiting for it; `None` once every day has been handed out.
+    pub fn next_day(&mut self) -> Result<Option<(DayEvents, Duration)>, Error> {
+        if let Some(next) = self.peeked.take() {
+            return Ok(next);
+        }
+        match self.rx.recv() {
+            Ok(Ok(day)) => Ok(Some(day)),
+            Ok(Err(e)) => Err(e),
+            // The reader is gone without an error: every day was sent.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Whether no day is left (waits until that is known).
+    pub fn is_empty(&mut self) -> Result<bool, Error> {
+        if self.peeked.is_none() {
+            let next = self.next_day()?;
+            self.peeked = Some(next);
+        }
+        Ok(matches!(self.peeked, Some(None)))
+    }
+}
+
+/// Why the read phase stopped early.
+enum ReadStop {
+    /// The judging side stopped taking days.
+    Gone,
+    /// An error the judging side could not be told of (it had stopped).
+    Failed(Error),
+}
+
+/// The read phase of `scan` and `ingest`, run beside the judging: every input is read into
+/// a day store, rejects go to `rejects` in input order, unreadable inputs are reported
+/// (and the others read), and `consume` takes the days from the feed while files are
+/// still being read. Files are read in date order (see [`crate::ingest::dates`]), so a
+/// day is usually complete, and leaves memory, long before reading ends.
+///
+/// Returns what the read saw and what `consume` returned. `consume` must take every day
+/// (until [`DayFeed::next_day`] gives `None`) unless it fails.
+pub fn read_and_judge<T>(
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    rejects: Option<&mut RejectsWriter>,
+    consume: impl FnOnce(&mut DayFeed) -> Result<T, Error>,
+) -> Result<(ReadSummary, T), Error> {
+    // A rendezvous: one day offered while one is judged, two beyond the store.
+    let (tx, rx) = crossbeam_channel::bounded(0);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_phase(paths, common, rejects, &tx));
+        let mut feed = DayFeed { rx, peeked: None };
+        let consumed = consume(&mut feed);
+        // Reading stops at its next send once nobody listens.
+        drop(feed);
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match (consumed, read) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(ReadStop::Failed(e))) => Err(e),
+            (Ok(_), Err(ReadStop::Gone)) => Err(DaysError::Abandoned.into()),
+            (Ok(t), Ok(read)) => Ok((read, t)),
+        }
+    })
+}
+
+type DaySender = crossbeam_channel::Sender<Result<(DayEvents, Duration), Error>>;
+
+/// [`read_and_judge`]'s reading side. An error goes to the judging side through the feed
+/// (so that it stops instead of seeing an input that merely ended).
+fn read_phase(
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    rejects: Option<&mut RejectsWriter>,
+    tx: &DaySender,
+) -> Result<ReadSummary, ReadStop> {
+    let mut store = DayStore::new(common.days_options());
+    match read_into_days(paths, common, rejects, &mut store, tx) {
+        Ok(mut summary) => {
+            summary.spilled_bytes = store.spilled_bytes;
+            Ok(summary)
+        }
+        Err(ReadStop::Failed(e)) => match tx.send(Err(e)) {
+            Ok(()) => Err(ReadStop::Gone),
+            Err(crossbeam_channel::SendError(Err(e))) => Err(ReadStop::Failed(e)),
+            Err(_) => Err(ReadStop::Gone),
+        },
+        Err(ReadStop::Gone) => Err(ReadStop::Gone),
+    }
+}
+
+/// Sends every day of `store` before `limit` to the judging side.
+fn send_days_before(store: &mut DayStore, limit: Day, tx: &DaySender) -> Result<(), ReadStop> {
+    loop {
+        let t = Instant::now();
+        match store.pop_before(limit) {
+            Ok(Some(day)) => tx
+                .send(Ok((day, t.elapsed())))
+                .map_err(|_| ReadStop::Gone)?,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(ReadStop::Failed(e.into())),
+        }
+    }
+}
+
+fn read_into_days(
     paths: &[PathBuf],
     common: &CommonArgs,
     rejects: Option<&mut RejectsWriter>,
     store: &mut DayStore,
-) -> Result<ReadSummary, Error> {
+    tx: &DaySender,
+) -> Result<ReadSummary, ReadStop> {
     let start = Instant::now();
     let (files, mut input_errors) = ingest::discover(paths);
     for e in &input_errors {
@@ -194,44 +314,60 @@ pub fn read_into_days(
         waiting: BTreeMap::new(),
     };
     let options = common.read_options();
-    ingest::read_files(&files, &options, &counter, |msg| -> Result<(), Error> {
-        progress.set(ingest::pipeline::load(&counter));
-        match msg {
-            Message::Data {
-                file,
-                batches,
-                rejects,
-            } => {
-                for b in &batches {
-                    store.push(b)?;
-                }
-                for r in &rejects {
-                    *summary.rejects_by_reason.entry(r.reason).or_default() += 1;
-                    if summary.sample_rejects.len() < SAMPLE_REJECTS {
-                        summary.sample_rejects.push(r.clone());
+    let spans: Vec<DaySpan> = files
+        .par_iter()
+        .map(|f| ingest::dates::span(f, options.mmap, options.block_size))
+        .collect();
+    let mut open = OpenDays::new(&spans);
+    let schedule = open.order().to_vec();
+    let failed = |e: Error| ReadStop::Failed(e);
+    ingest::read_files_in_order(
+        &files,
+        &schedule,
+        &options,
+        &counter,
+        |msg| -> Result<(), ReadStop> {
+            progress.set(ingest::pipeline::load(&counter));
+            match msg {
+                Message::Data {
+                    file,
+                    batches,
+                    rejects,
+                } => {
+                    for b in &batches {
+                        store.push(b).map_err(|e| failed(e.into()))?;
                     }
+                    for r in &rejects {
+                        *summary.rejects_by_reason.entry(r.reason).or_default() += 1;
+                        if summary.sample_rejects.len() < SAMPLE_REJECTS {
+                            summary.sample_rejects.push(r.clone());
+                        }
+                    }
+                    order.add(file, rejects).map_err(failed)?;
                 }
-                order.add(file, rejects)?;
-            }
-            Message::Done {
-                file,
-                report,
-                error,
-            } => {
-                summary.files += 1;
-                summary.disk_bytes += files.get(file).map_or(0, |f| f.size);
-                summary.text_bytes += report.text_bytes;
-                summary.stats.add(&report.stats);
-                if let Some(e) = error {
-                    progress.println(&format!("tenken: error: {e}"));
-                    input_errors.push(e);
+                Message::Done {
+                    file,
+                    report,
+                    error,
+                } => {
+                    summary.files += 1;
+                    summary.disk_bytes += files.get(file).map_or(0, |f| f.size);
+                    summary.text_bytes += report.text_bytes;
+                    summary.stats.add(&report.stats);
+                    if let Some(e) = error {
+                        progress.println(&format!("tenken: error: {e}"));
+                        input_errors.push(e);
+                    }
+                    order.done(file).map_err(failed)?;
+                    open.done(file);
+                    send_days_before(store, open.complete_before(), tx)?;
                 }
-                order.done(file)?;
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     progress.finish();
+    send_days_before(store, Day::MAX, tx)?;
     summary.input_errors = input_errors;
     summary.elapsed = start.elapsed();
     Ok(summary)
@@ -245,8 +381,9 @@ pub struct JudgeSummary {
     pub duplicates: u64,
     pub findings: FindingCounts,
     pub pending: Vec<PendingChange>,
+    /// Time spent judging (beside the reading, which goes on meanwhile).
     pub elapsed: Duration,
-    /// Of `elapsed`: bringing back, sorting and deduplicating the days.
+    /// Time the reading side spent bringing back, sorting and deduplicating the days.
     pub assemble: Duration,
 }
 
@@ -278,37 +415,6 @@ pub fn exit_status(found: &FindingCounts, fail_on: Option<Severity>, read: &Read
     }
 }
 
-/// Hands every day of `store` to `judge` in ascending order. The next day is brought
-/// back, sorted and deduplicated on another thread while `judge` works on the current
-/// one; `judge` also learns how long the day took to assemble.
-pub fn for_each_day(
-    mut store: DayStore,
-    mut judge: impl FnMut(crate::days::DayEvents, Duration) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let (tx, rx) = crossbeam_channel::bounded(0);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            loop {
-                let t = Instant::now();
-                let next = store.pop_first().transpose();
-                let stop = !matches!(next, Some(Ok(_)));
-                if let Some(item) = next
-                    && tx.send((item, t.elapsed())).is_err()
-                {
-                    break;
-                }
-                if stop {
-                    break;
-                }
-            }
-        });
-        for (item, took) in rx.iter() {
-            judge(item?, took)?;
-        }
-        Ok(())
-    })
-}
-
 /// Runs `tenken scan`.
 pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
     args.common.init_threads();
@@ -318,39 +424,28 @@ pub fn run(args: &ScanArgs) -> crate::Result<Exit> {
         .as_deref()
         .map(RejectsWriter::create)
         .transpose()?;
-    let mut store = DayStore::new(args.common.days_options());
-    // The ledgers load while the logs are read: a city's request register alone takes
-    // seconds. A ledger error still stops the run before anything is judged.
-    let (ledgers, read) = std::thread::scope(|scope| {
-        let loading = scope.spawn(|| Ledgers::load(&args.ledgers));
-        let read = read_into_days(&args.paths, &args.common, rejects.as_mut(), &mut store);
-        let ledgers = loading.join().unwrap_or_else(|_| {
-            Err(crate::ledger::LedgerError::File {
-                path: args.ledgers.clone(),
-                message: "the ledger loader stopped unexpectedly".into(),
-            })
-        });
-        (ledgers, read)
-    });
-    let ledgers = Arc::new(ledgers?);
-    let read = read?;
-
-    let judge_start = Instant::now();
-    let mut detector = Detector::new(Arc::clone(&ledgers));
-    let mut judge = JudgeSummary::default();
-    let mut spool = Spool::default();
-    let spilled = store.spilled_bytes;
-    for_each_day(store, |day, assembled| {
-        judge.assemble += assembled;
-        judge.days += 1;
-        judge.events += day.len() as u64;
-        judge.duplicates += day.duplicates;
-        spool.extend(detector.judge_rows(day.day, day.rows())?)?;
-        Ok(())
-    })?;
-    judge.pending = detector.pending_changes();
-    judge.findings = spool.counts().clone();
-    judge.elapsed = judge_start.elapsed();
+    // The ledgers load while the first files are read: a city's request register alone
+    // takes seconds. A ledger error stops the run before anything is judged.
+    let (read, (judge, spool)) =
+        read_and_judge(&args.paths, &args.common, rejects.as_mut(), |feed| {
+            let ledgers = Arc::new(Ledgers::load(&args.ledgers)?);
+            let mut detector = Detector::new(Arc::clone(&ledgers));
+            let mut judge = JudgeSummary::default();
+            let mut spool = Spool::default();
+            while let Some((day, assembled)) = feed.next_day()? {
+                let t = Instant::now();
+                judge.assemble += assembled;
+                judge.days += 1;
+                judge.events += day.len() as u64;
+                judge.duplicates += day.duplicates;
+                spool.extend(detector.judge_rows(day.day, day.rows())?)?;
+                judge.elapsed += t.elapsed();
+            }
+            judge.pending = detector.pending_changes();
+            judge.findings = spool.counts().clone();
+            Ok((judge, spool))
+        })?;
+    let spilled = read.spilled_bytes;
 
     write_outputs(
         args.findings.as_deref(),
@@ -537,7 +632,7 @@ pub fn render_summary(
     let (read_s, regroup, rules) = (
         read.elapsed.as_secs_f64(),
         judge.assemble.as_secs_f64(),
-        (judge.elapsed.saturating_sub(judge.assemble)).as_secs_f64(),
+        judge.elapsed.as_secs_f64(),
     );
     let spill = |label: &str| {
         if spilled > 0 {
@@ -549,11 +644,11 @@ pub fn render_summary(
     out.push(pick(
         lang,
         format!(
-            "  処理時間   {secs:.2} 秒 (読込 {read_s:.2} 秒, 日別整列 {regroup:.2} 秒, 判定 {rules:.2} 秒), {rate:.0} MB/s{}",
+            "  処理時間   {secs:.2} 秒 (読込 {read_s:.2} 秒, 並行して日別整列 {regroup:.2} 秒と判定 {rules:.2} 秒), {rate:.0} MB/s{}",
             spill("一時退避")
         ),
         format!(
-            "  time       {secs:.2} s (read {read_s:.2} s, regroup by day {regroup:.2} s, rules {rules:.2} s), {rate:.0} MB/s{}",
+            "  time       {secs:.2} s (reading {read_s:.2} s, alongside it regrouping by day {regroup:.2} s and rules {rules:.2} s), {rate:.0} MB/s{}",
             spill("spilled")
         ),
     ));

@@ -1,14 +1,16 @@
 //! Properties of the readers over generated input: any byte soup is read without a panic
 //! and every line is accounted for (event, reject, blank or header); valid lines mixed
 //! with junk in any encoding, line ending and compression all come out as events with
-//! their own line numbers — not one valid line lost.
+//! their own line numbers — not one valid line lost; the date pass that orders files
+//! (`ingest::dates`) never misses the date of an event the readers produce.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::UInt64Type;
+use arrow_array::types::{TimestampMillisecondType, UInt64Type};
 use proptest::prelude::*;
+use tenken::ingest::dates::{self, DaySpan};
 use tenken::ingest::{self, Message, ReadOptions};
 use tenken::normalize::DecodeStats;
 use tenken::normalize::schema::col;
@@ -17,6 +19,8 @@ const HEADER: &str = "event_id,timestamp,terminal_id,operator_id,auth_method,ope
 
 struct Outcome {
     events: Vec<(String, u64)>,
+    /// The local date of every event.
+    days: Vec<tenken::time::Day>,
     stats: DecodeStats,
     rejects: usize,
     errors: usize,
@@ -27,6 +31,7 @@ fn read(path: &PathBuf, block: usize, chunk: usize) -> Outcome {
     assert!(errors.is_empty());
     let mut out = Outcome {
         events: Vec::new(),
+        days: Vec::new(),
         stats: DecodeStats::default(),
         rejects: 0,
         errors: 0,
@@ -49,8 +54,12 @@ fn read(path: &PathBuf, block: usize, chunk: usize) -> Outcome {
                     for b in batches {
                         let ids = b.column(col::EVENT_ID).as_string::<i32>();
                         let lines = b.column(col::SOURCE_LINE).as_primitive::<UInt64Type>();
+                        let ts = b
+                            .column(col::TIMESTAMP)
+                            .as_primitive::<TimestampMillisecondType>();
                         for i in 0..b.num_rows() {
                             out.events.push((ids.value(i).to_owned(), lines.value(i)));
+                            out.days.push(tenken::time::jst_day(ts.value(i)));
                         }
                     }
                 }
@@ -85,6 +94,32 @@ fn line_strategy() -> impl Strategy<Value = Line> {
             Line::Junk(b)
         }),
     ]
+}
+
+/// Whether a file's date span admits every event date the readers produced.
+fn covers(span: DaySpan, days: &[tenken::time::Day]) -> bool {
+    match span {
+        DaySpan::Unknown => true,
+        DaySpan::Empty => days.is_empty(),
+        DaySpan::Days { first, last } => days.iter().all(|d| (first..=last).contains(d)),
+    }
+}
+
+/// A timestamp in one of the written forms, on one of a few days around midnight.
+fn timestamp_strategy() -> impl Strategy<Value = String> {
+    (0u32..4, 0u32..24, 0u32..60, 0u8..8).prop_map(|(d, h, m, form)| {
+        let day = 1 + d;
+        match form {
+            0 => format!("2026-04-{day:02}T{h:02}:{m:02}:05.123+09:00"),
+            1 => format!("2026-04-{day:02}T{h:02}:{m:02}:05Z"),
+            2 => format!("2026-04-{day:02}T{h:02}:{m:02}:05-05:00"),
+            3 => format!("2026/04/{day:02} {h:02}:{m:02}:05"),
+            4 => format!("2026/4/{day} {h}:{m:02}:05.5"),
+            5 => format!("2026-04-{day:02} {h:02}:{m:02}:05"),
+            6 => format!("2026-04-{day:02}T{:02}:{m:02}:05+09:00", h + 24),
+            _ => format!("2026-04-{day:02}T{h:02}:{m:02}:05+14:00"),
+        }
+    })
 }
 
 fn render(i: usize, line: &Line, kv: bool) -> Vec<u8> {
@@ -126,6 +161,8 @@ proptest! {
         bytes.extend_from_slice(&soup);
         std::fs::write(&path, &bytes).unwrap();
         let out = read(&path, 4096, chunk);
+        let span = dates::span(&ingest::discover(std::slice::from_ref(&path)).0[0], true, 4096);
+        prop_assert!(covers(span, &out.days), "{:?} {:?}", span, out.days);
         if out.errors == 0 {
             let s = out.stats;
             prop_assert_eq!(s.events + s.rejected + s.blank + s.header, s.lines);
@@ -189,5 +226,60 @@ proptest! {
         // to form a valid line by chance; if it did, it would be an extra event.)
         let valid: Vec<(String, u64)> = out.events.iter().filter(|e| e.0.starts_with('V')).cloned().collect();
         prop_assert_eq!(valid, expected);
+    }
+
+    #[test]
+    fn the_date_pass_covers_every_event(
+        lines in proptest::collection::vec(
+            (timestamp_strategy(), 0u8..4, any::<bool>(), "[a-z,\"]{0,6}", any::<bool>()),
+            1..80,
+        ),
+        kv in any::<bool>(),
+        cp932 in any::<bool>(),
+        crlf in any::<bool>(),
+        block in 200usize..3000,
+        mmap in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let eol: &str = if crlf { "\r\n" } else { "\n" };
+        let mut text = String::new();
+        if !kv {
+            text += HEADER;
+            text += eol;
+        }
+        for (i, (ts, quoting, quote_ts, detail, junk)) in lines.iter().enumerate() {
+            if *junk {
+                // A line that is almost an event: the timestamp where it belongs but the
+                // rest broken, or glued to other text.
+                text += &format!("J{i}{detail},{ts}{detail}");
+            } else if kv {
+                text += &format!("{ts} id=V{i} term=T1 op=OP1 act=VIEW msg=\"住民{}\"", detail.replace('"', ""));
+            } else {
+                let id = match quoting {
+                    0 => format!("V{i}"),
+                    1 => format!("\"V{i}\""),
+                    2 => format!("\"V{i}\"\"q\""),
+                    _ => format!("\"V,{i}\""),
+                };
+                let ts = if *quote_ts { format!("\"{ts}\"") } else { ts.clone() };
+                text += &format!("{id},{ts},T1,OP1,,VIEW,W01,,1,,,,OK,\"住民{}\"", detail.replace('"', "\"\""));
+            }
+            text += eol;
+        }
+        let bytes = if cp932 {
+            encoding_rs::SHIFT_JIS.encode(&text).0.into_owned()
+        } else {
+            text.into_bytes()
+        };
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let out = read(&path, 1024, 256);
+        let file = &ingest::discover(std::slice::from_ref(&path)).0[0];
+        let span = dates::span(file, mmap, block);
+        prop_assert!(covers(span, &out.days), "{:?} {:?}", span, out.days);
+        // A plain file of a known format always gets a span: nothing here is unknown.
+        if !kv {
+            prop_assert!(span != DaySpan::Unknown);
+        }
     }
 }

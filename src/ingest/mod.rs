@@ -1,11 +1,13 @@
 //! Reading operation-log files: finding them, mapping or decompressing them, telling their
 //! format and encoding, and cutting them into newline-aligned chunks for parallel parsing.
 //!
-//! [`walk`] expands the paths a reviewer gives into files; [`source`] turns one file into
+//! [`walk`] expands the paths a reviewer gives into files; [`dates`] tells, before a file
+//! is parsed, which local dates its events can fall on; [`source`] turns one file into
 //! blocks of whole lines (memory-mapped windows, or decompressed buffers for `.gz`/`.zst`);
 //! [`sniff`] recognises format and encoding; [`pipeline`] runs the whole read in parallel
 //! and hands batches and rejects to the caller. The only `unsafe` of tenken is in `mmap`.
 
+pub mod dates;
 pub(crate) mod mmap;
 pub mod pipeline;
 pub mod sniff;
@@ -14,7 +16,7 @@ pub mod walk;
 
 use std::path::PathBuf;
 
-pub use pipeline::{FileReport, Message, ReadOptions, ReadTotals, read_files};
+pub use pipeline::{FileReport, Message, ReadOptions, ReadTotals, read_files, read_files_in_order};
 pub use source::Compression;
 pub use walk::{InputFile, discover};
 

@@ -1,13 +1,14 @@
 //! The parallel read: files → blocks → newline-aligned chunks → decoders on rayon workers.
 //!
-//! Files are read concurrently (rayon), each file's blocks in order; each block is cut at
+//! Files are read concurrently, each worker taking the next file of the caller's order
+//! when it is done with one, and each file's blocks in order; each block is cut at
 //! newlines into chunks that are decoded in parallel, and the chunks' line numbers are
 //! fixed up once their predecessors' line counts are known. Decompression runs on its own
 //! thread, one block ahead of the parsers. Results go to the caller's thread through a
 //! bounded channel, so memory stays bounded by the blocks in flight, not by the input.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
@@ -79,24 +80,52 @@ pub fn read_files<E>(
     files: &[InputFile],
     options: &ReadOptions,
     read_bytes: &Arc<AtomicU64>,
+    on: impl FnMut(Message) -> Result<(), E>,
+) -> Result<(), E> {
+    let order: Vec<usize> = (0..files.len()).collect();
+    read_files_in_order(files, &order, options, read_bytes, on)
+}
+
+/// Like [`read_files`], starting the files in the order `order` gives (indices into
+/// `files`; messages still name files by their index in `files`). Each worker takes the
+/// next file when it is done with one, so files finish roughly in that order — what lets
+/// the caller release a day once the files that may hold it are read.
+pub fn read_files_in_order<E>(
+    files: &[InputFile],
+    order: &[usize],
+    options: &ReadOptions,
+    read_bytes: &Arc<AtomicU64>,
     mut on: impl FnMut(Message) -> Result<(), E>,
 ) -> Result<(), E> {
     let (tx, rx) = bounded::<Message>(4);
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            files
-                .par_iter()
-                .enumerate()
-                .for_each_with(tx, |tx, (i, file)| {
-                    let mut report = FileReport::default();
-                    let error = read_file(i, file, options, read_bytes, tx, &mut report).err();
-                    // A closed channel means the caller stopped; nothing left to tell.
-                    let _ = tx.send(Message::Done {
-                        file: i,
-                        report,
-                        error,
+            let workers = rayon::current_num_threads().clamp(1, order.len().max(1));
+            rayon::scope(|pool| {
+                for _ in 0..workers {
+                    let tx = tx.clone();
+                    let next = &next;
+                    pool.spawn(move |_| {
+                        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            let Some(file) = files.get(i) else { continue };
+                            let mut report = FileReport::default();
+                            let error =
+                                read_file(i, file, options, read_bytes, &tx, &mut report).err();
+                            let done = Message::Done {
+                                file: i,
+                                report,
+                                error,
+                            };
+                            // A closed channel means the caller stopped: take no more files.
+                            if tx.send(done).is_err() {
+                                break;
+                            }
+                        }
                     });
-                });
+                }
+                drop(tx);
+            });
         });
         let mut result = Ok(());
         for msg in rx.iter() {

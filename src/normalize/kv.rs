@@ -124,6 +124,13 @@ pub fn parse(line: &str, out: &mut KvFields) -> Result<(), RejectReason> {
     }
 }
 
+/// The timestamp [`parse`] takes from the start of `line`, if any (for the date pass of
+/// `ingest::dates`, which must agree with the decoder line by line).
+#[inline]
+pub fn leading_timestamp(line: &[u8], parser: &mut TimestampParser) -> Option<i64> {
+    timestamp(line, parser).map(|(ts, _)| ts)
+}
+
 /// The timestamp at the start of the line and the position after it. The ISO form is
 /// one token; the local form `2026/04/01 08:45:12` is two.
 fn timestamp(b: &[u8], parser: &mut TimestampParser) -> Option<(i64, usize)> {

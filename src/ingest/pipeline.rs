@@ -40,7 +40,7 @@ impl Default for ReadOptions {
         ReadOptions {
             encoding: None,
             mmap: true,
-            block_size: 16 << 20,
+            block_size: 4 << 20,
             chunk_size: 1 << 20,
         }
     }
@@ -97,7 +97,7 @@ pub fn read_files_in_order<E>(
     read_bytes: &Arc<AtomicU64>,
     mut on: impl FnMut(Message) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (tx, rx) = bounded::<Message>(4);
+    let (tx, rx) = bounded::<Message>(1);
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         scope.spawn(move || {

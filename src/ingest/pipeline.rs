@@ -99,33 +99,48 @@ pub fn read_files_in_order<E>(
 ) -> Result<(), E> {
     let (tx, rx) = bounded::<Message>(1);
     let next = AtomicUsize::new(0);
+    // A pool of its own: its workers block while the caller is busy (judging, archiving),
+    // which must never starve rayon work elsewhere in the process of its threads.
+    let threads = rayon::current_num_threads();
+    let own = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("tenken-read-{i}"))
+        .build()
+        .ok();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let workers = rayon::current_num_threads().clamp(1, order.len().max(1));
-            rayon::scope(|pool| {
-                for _ in 0..workers {
-                    let tx = tx.clone();
-                    let next = &next;
-                    pool.spawn(move |_| {
-                        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                            let Some(file) = files.get(i) else { continue };
-                            let mut report = FileReport::default();
-                            let error =
-                                read_file(i, file, options, read_bytes, &tx, &mut report).err();
-                            let done = Message::Done {
-                                file: i,
-                                report,
-                                error,
-                            };
-                            // A closed channel means the caller stopped: take no more files.
-                            if tx.send(done).is_err() {
-                                break;
+            let workers = threads.clamp(1, order.len().max(1));
+            let work = || {
+                rayon::scope(|pool| {
+                    for _ in 0..workers {
+                        let tx = tx.clone();
+                        let next = &next;
+                        pool.spawn(move |_| {
+                            while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                                let Some(file) = files.get(i) else { continue };
+                                let mut report = FileReport::default();
+                                let error =
+                                    read_file(i, file, options, read_bytes, &tx, &mut report).err();
+                                let done = Message::Done {
+                                    file: i,
+                                    report,
+                                    error,
+                                };
+                                // A closed channel means the caller stopped: take no more files.
+                                if tx.send(done).is_err() {
+                                    break;
+                                }
                             }
-                        }
-                    });
-                }
-                drop(tx);
-            });
+                        });
+                    }
+                })
+            };
+            // Inside `install`, `rayon::scope` and the chunks' `par_iter` use the own pool.
+            match &own {
+                Some(pool) => pool.install(work),
+                None => work(),
+            }
+            drop(tx);
         });
         let mut result = Ok(());
         for msg in rx.iter() {

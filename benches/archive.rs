@@ -1,6 +1,7 @@
-//! Archive throughput: writing one day (Arrow in, Parquet + manifest out, fsynced) and
-//! rolling a week of days up into a weekly file. Throughput is the Parquet bytes written,
-//! so the numbers compare with disk bandwidth.
+//! Archive throughput: writing one day (Arrow in, Parquet + manifest out, fsynced),
+//! rolling a week of days up into a weekly file, and the day digest alone at each
+//! version (no I/O: the CPU part that the fsyncs of the first two hide). Throughput is the
+//! Parquet bytes of the day or week, so the numbers compare with disk bandwidth.
 //!
 //! `cargo bench --bench archive` (the day size: `TENKEN_BENCH_EVENTS`, default 50 000).
 
@@ -12,6 +13,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use tenken::archive::digest::{Version, digest_batches_with};
 use tenken::archive::synthetic::{SynthDay, day_batch};
 use tenken::archive::{Archive, Kind, Level};
 use tenken::time;
@@ -55,6 +57,11 @@ fn write_day(c: &mut Criterion) {
     let mut g = c.benchmark_group("archive");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
+    for version in [Version::V1, Version::V2] {
+        g.bench_function(format!("digest {version:?} {} events", shape.events), |b| {
+            b.iter(|| digest_batches_with(version, batch.schema(), [black_box(&batch)]).unwrap());
+        });
+    }
     g.bench_function(format!("put_day {} events", shape.events), |b| {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Archive::open_write(dir.path(), None).unwrap();

@@ -111,6 +111,19 @@ pub struct DayRows {
     pub rows: u64,
     /// [`super::digest`] of the day's rows.
     pub digest: String,
+    /// The digest's definition ([`super::digest::Version`]). Lines written before
+    /// version 2 have none (version 1), and version 1 is left out when written, so those
+    /// lines serialise, and hash, exactly as they were written.
+    #[serde(default = "digest_v1", skip_serializing_if = "is_digest_v1")]
+    pub digest_version: u32,
+}
+
+fn digest_v1() -> u32 {
+    1
+}
+
+fn is_digest_v1(v: &u32) -> bool {
+    *v == 1
 }
 
 /// One operation on one file.
@@ -432,6 +445,7 @@ mod tests {
                 day: DayText(time::parse_day("2026-04-01").unwrap()),
                 rows: 3,
                 digest: "cd".repeat(32),
+                digest_version: 2,
             }],
         }
     }
@@ -453,6 +467,28 @@ mod tests {
         let mut edited = e;
         edited.note.push('x');
         assert_ne!(edited.compute_hash(), edited.hash);
+    }
+
+    #[test]
+    fn a_version_1_day_reads_and_hashes_as_it_was_written() {
+        // A line as a tenken before digest version 2 wrote it: no `digest_version`.
+        let mut e = Entry::new(1, "t".into(), vec![op("a", Action::Add)], GENESIS.into());
+        e.ops[0].days[0].digest_version = 1;
+        e.hash = e.compute_hash();
+        let line = e.to_line();
+        assert!(!line.contains("digest_version"), "{line}");
+        let back = parse_line(Path::new("m"), 1, line.trim_end()).unwrap();
+        assert_eq!(back.ops[0].days[0].digest_version, 1);
+        assert_eq!(back.compute_hash(), e.hash);
+        assert_eq!(back.to_line(), line);
+        // A version-2 day records its version, and the line's hash covers it.
+        let v2 = Entry::new(1, "t".into(), vec![op("a", Action::Add)], GENESIS.into());
+        let line = v2.to_line();
+        assert!(line.contains(r#""digest_version":2"#), "{line}");
+        let mut edited = parse_line(Path::new("m"), 1, line.trim_end()).unwrap();
+        assert_eq!(edited, v2);
+        edited.ops[0].days[0].digest_version = 1;
+        assert_ne!(edited.compute_hash(), v2.hash);
     }
 
     #[test]

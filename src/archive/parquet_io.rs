@@ -29,7 +29,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::ArchiveError;
 use super::config::ParquetSettings;
-use super::digest::DayDigest;
+use super::digest::{DayDigest, Version};
 use super::fsutil::{HashingWriter, create_dirs, create_file, io_err};
 use super::manifest::{DayRows, DayText};
 use super::period::{Kind, Period};
@@ -176,16 +176,20 @@ impl PartWriter {
     /// Closes the current day; returns its rows and digest as recorded.
     pub(crate) fn end_day(&mut self) -> Option<&DayRows> {
         let (day, d) = self.current.take()?;
+        let version = d.version().number();
         self.days.push(DayRows {
             day: DayText(day),
             rows: d.rows(),
             digest: d.finish(),
+            digest_version: version,
         });
         self.days.last()
     }
 
-    /// Starts the rows of `day` (days must come in ascending order).
-    pub(crate) fn begin_day(&mut self, day: Day) -> Result<(), ArchiveError> {
+    /// Starts the rows of `day` (days must come in ascending order), digested at
+    /// `version`: new days at the current one, a day copied into a rollup at its
+    /// source's, so that the two compare as they are.
+    pub(crate) fn begin_day(&mut self, day: Day, version: Version) -> Result<(), ArchiveError> {
         if let Some(last) = self
             .current
             .as_ref()
@@ -199,7 +203,10 @@ impl PartWriter {
             });
         }
         self.end_day();
-        self.current = Some((day, DayDigest::new(Arc::clone(&self.schema))));
+        self.current = Some((
+            day,
+            DayDigest::with_version(Arc::clone(&self.schema), version),
+        ));
         Ok(())
     }
 
@@ -387,6 +394,37 @@ pub(crate) fn read_ranges(
         f(batch)?;
     }
     Ok(seen)
+}
+
+/// The digest version a manifest number names, or an error naming the file.
+pub(crate) fn digest_version(path: &Path, number: u32) -> Result<Version, ArchiveError> {
+    Version::from_number(number).ok_or_else(|| ArchiveError::Corrupt {
+        path: path.to_path_buf(),
+        message: format!(
+            "records a day digest of version {number}, which this tenken does not know (written by a newer one?)"
+        ),
+    })
+}
+
+/// Decodes rows `offset .. offset + rows` of a data file and digests them at `version`.
+pub(crate) fn digest_range(
+    path: &Path,
+    file: File,
+    offset: u64,
+    rows: u64,
+    version: Version,
+) -> Result<String, ArchiveError> {
+    let mut digest: Option<DayDigest> = None;
+    let schema = read_range(path, file, offset, rows, |b| {
+        let d = digest.get_or_insert_with(|| DayDigest::with_version(b.schema(), version));
+        d.update(&b).map_err(|e| ArchiveError::Schema {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    })?;
+    Ok(digest
+        .unwrap_or_else(|| DayDigest::with_version(schema, version))
+        .finish())
 }
 
 /// Rows according to the Parquet footer.

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use super::ArchiveError;
 use super::manifest::{DayRows, FileKind};
+use super::parquet_io;
 use super::period::{Kind, Level, Period, month_index};
 use super::store::{Archive, DayLoc, file_schema};
 use crate::time::{self, Day};
@@ -115,7 +116,7 @@ impl Archive {
         for level in [Level::Weekly, Level::Monthly, Level::Yearly] {
             let mut plan = Vec::new();
             for kind in Kind::ALL {
-                for (period, rebuilt) in self.plan(kind, level, now) {
+                for (period, rebuilt) in self.plan(kind, level, now)? {
                     plan.push((kind, period, rebuilt));
                 }
             }
@@ -134,7 +135,12 @@ impl Archive {
     }
 
     /// The periods of `level` to build (false) or rebuild (true).
-    fn plan(&self, kind: Kind, level: Level, now: Day) -> Vec<(Period, bool)> {
+    fn plan(
+        &self,
+        kind: Kind,
+        level: Level,
+        now: Day,
+    ) -> Result<Vec<(Period, bool)>, ArchiveError> {
         let mut candidates: BTreeSet<Period> = BTreeSet::new();
         for (&(k, day), slots) in &self.index.days {
             if k == kind && slots[..level as usize].iter().any(Option::is_some) {
@@ -155,7 +161,7 @@ impl Archive {
                 match self.index.at(kind, day, level) {
                     None => missing = true,
                     Some(have) => {
-                        if have.rows != below.rows || have.digest != below.digest {
+                        if !stale && !self.same_day(below, have)? {
                             stale = true;
                         }
                     }
@@ -168,7 +174,7 @@ impl Archive {
                 out.push((period, true));
             }
         }
-        out
+        Ok(out)
     }
 
     /// Writes the rollup file of `period` in its own transaction.
@@ -215,7 +221,12 @@ impl Archive {
                     period,
                 )?;
             }
-            writer.begin_day(*day)?;
+            // Digested at the source's version, so the copy checks against it as it is.
+            let version = parquet_io::digest_version(
+                &txn.archive().root().join(&loc.path),
+                loc.digest_version,
+            )?;
+            writer.begin_day(*day, version)?;
             txn.archive().read_loc(loc, |b| writer.write(&b))?;
             let got = writer.end_day().ok_or_else(|| ArchiveError::Internal {
                 context: format!("rollup {kind} {period}"),
@@ -251,13 +262,26 @@ impl Archive {
             }
             let held_above = match level.above() {
                 None => true,
-                Some(above) => self.file(path).is_some_and(|op| {
-                    op.days.iter().all(|d| {
-                        self.index
-                            .at(kind, d.day.0, above)
-                            .is_some_and(|a| a.rows == d.rows && a.digest == d.digest)
-                    })
-                }),
+                Some(above) => match self.file(path) {
+                    None => false,
+                    Some(op) => {
+                        let mut all = true;
+                        for d in &op.days {
+                            let (Some(here), Some(a)) = (
+                                self.index.at(kind, d.day.0, level),
+                                self.index.at(kind, d.day.0, above),
+                            ) else {
+                                all = false;
+                                break;
+                            };
+                            if !self.same_day(here, a)? {
+                                all = false;
+                                break;
+                            }
+                        }
+                        all
+                    }
+                },
             };
             if held_above {
                 remove.push(path.clone());
@@ -332,7 +356,8 @@ fn check_same_schema(
 /// A day copied into a rollup must have the rows and digest its source's manifest entry
 /// records; anything else means the source file is damaged.
 fn check_copy(archive: &Archive, loc: &DayLoc, got: &DayRows) -> Result<(), ArchiveError> {
-    if got.rows != loc.rows || got.digest != loc.digest {
+    if got.rows != loc.rows || got.digest != loc.digest || got.digest_version != loc.digest_version
+    {
         return Err(ArchiveError::Corrupt {
             path: archive.root().join(&loc.path),
             message: format!(

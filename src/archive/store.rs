@@ -60,6 +60,8 @@ pub struct DayLoc {
     pub offset: u64,
     pub rows: u64,
     pub digest: String,
+    /// The digest's definition (manifest number, see [`super::digest::Version`]).
+    pub digest_version: u32,
     /// The transaction that wrote the file.
     pub seq: u64,
 }
@@ -113,6 +115,7 @@ impl Index {
                             offset,
                             rows: d.rows,
                             digest: d.digest.clone(),
+                            digest_version: d.digest_version,
                             seq: lf.seq,
                         });
                         offset += d.rows;
@@ -326,6 +329,29 @@ impl Archive {
             });
         }
         parquet_io::read_range(&full, file, loc.offset, loc.rows, f)
+    }
+
+    /// Whether two locations of one day hold the same rows: equal row counts, and equal
+    /// digests when both are of one version. Digests of two versions cannot be compared
+    /// as they are: then the older side's rows are read and digested at the newer
+    /// version (a day of an archive written before digest version 2 against one written
+    /// since).
+    pub(crate) fn same_day(&self, a: &DayLoc, b: &DayLoc) -> Result<bool, ArchiveError> {
+        if a.rows != b.rows {
+            return Ok(false);
+        }
+        if a.digest_version == b.digest_version {
+            return Ok(a.digest == b.digest);
+        }
+        let (old, new) = if a.digest_version < b.digest_version {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let version = parquet_io::digest_version(&self.root.join(&new.path), new.digest_version)?;
+        let (full, file) = self.open_file(&old.path)?;
+        let digest = parquet_io::digest_range(&full, file, old.offset, old.rows, version)?;
+        Ok(digest == new.digest)
     }
 
     /// The rows of `day` from the finest level that holds it, sorted as stored; `None`
@@ -806,7 +832,7 @@ impl DayJob {
             &self.batch.schema(),
             &self.settings,
         )?;
-        w.begin_day(self.day)?;
+        w.begin_day(self.day, super::digest::Version::CURRENT)?;
         w.write(&self.batch)?;
         let written = w.finish()?;
         Ok(StagedFile(data_op(

@@ -13,7 +13,8 @@
 //!    data);
 //! 4. the levels agree: every day held by two levels has the same rows and digest at
 //!    both, which also checks the per-day digests a rollup entry records against the
-//!    daily entries.
+//!    daily entries. Digests of two versions (a day rewritten since the archive was
+//!    upgraded) are compared by decoding the older side's rows at the newer version.
 //!
 //! A crash can stop a writer at any step, and the archive must still verify. A torn last
 //! manifest line was never committed and is noted, not counted. A committed transaction
@@ -32,7 +33,8 @@ use super::manifest::{self, Action, FileOp};
 use super::parquet_io;
 use super::period::{Kind, Level, Period};
 use super::store::{
-    Archive, Canonical, Index, MANIFEST_FILE, STAGING_DIR, STATE_DIR, canonical, txn_dir_name,
+    Archive, Canonical, DayLoc, Index, MANIFEST_FILE, STAGING_DIR, STATE_DIR, canonical,
+    txn_dir_name,
 };
 use crate::time;
 
@@ -216,8 +218,20 @@ pub fn verify_with(root: &Path, options: VerifyOptions) -> Result<VerifyReport, 
         }
         for (i, fine) in held.iter().enumerate() {
             for coarse in &held[i + 1..] {
-                if fine.rows == coarse.rows && fine.digest == coarse.digest {
-                    continue;
+                match same_day(root, &staged, fine, coarse) {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(message) => {
+                        r.problems.push(Problem {
+                            path: coarse.path.clone(),
+                            message: format!(
+                                "{kind} of {} cannot be compared with {}: {message}",
+                                time::format_day(day),
+                                fine.path
+                            ),
+                        });
+                        continue;
+                    }
                 }
                 let what = format!(
                     "{kind} of {}: {} holds {} rows (digest {}), {} holds {} rows (digest {})",
@@ -310,27 +324,16 @@ fn check_file(full: &Path, op: &FileOp, deep: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Decodes every day of a data file and recomputes its digest.
+/// Decodes every day of a data file and recomputes its digest, at the version the
+/// manifest records for it.
 fn deep_check(full: &Path, op: &FileOp) -> Result<(), String> {
     let mut offset = 0u64;
     for d in &op.days {
+        let version =
+            parquet_io::digest_version(full, d.digest_version).map_err(|e| e.to_string())?;
         let file = fs::File::open(full).map_err(|e| e.to_string())?;
-        let mut digest: Option<super::digest::DayDigest> = None;
-        let mut err = None;
-        let schema = parquet_io::read_range(full, file, offset, d.rows, |b| {
-            let dg = digest.get_or_insert_with(|| super::digest::DayDigest::new(b.schema()));
-            if let Err(e) = dg.update(&b) {
-                err = Some(e.to_string());
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-        if let Some(e) = err {
-            return Err(e);
-        }
-        let got = digest
-            .unwrap_or_else(|| super::digest::DayDigest::new(schema))
-            .finish();
+        let got = parquet_io::digest_range(full, file, offset, d.rows, version)
+            .map_err(|e| e.to_string())?;
         if got != d.digest {
             return Err(format!(
                 "day {} decodes to digest {} where the manifest records {}",
@@ -342,6 +345,39 @@ fn deep_check(full: &Path, op: &FileOp) -> Result<(), String> {
         offset += d.rows;
     }
     Ok(())
+}
+
+/// Whether two locations of a day agree: rows and digest compared as they are when both
+/// digests are of one version, else the older side's rows decoded and digested at the
+/// newer version (the same rule as [`Archive::same_day`], on a read-only archive whose
+/// committed transaction may still be staged).
+fn same_day(
+    root: &Path,
+    staged: &HashMap<&str, PathBuf>,
+    a: &DayLoc,
+    b: &DayLoc,
+) -> Result<bool, String> {
+    if a.rows != b.rows {
+        return Ok(false);
+    }
+    if a.digest_version == b.digest_version {
+        return Ok(a.digest == b.digest);
+    }
+    let (old, new) = if a.digest_version < b.digest_version {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let version = parquet_io::digest_version(&root.join(&new.path), new.digest_version)
+        .map_err(|e| e.to_string())?;
+    let full = match staged.get(old.path.as_str()) {
+        Some(s) if s.is_file() => s.clone(),
+        _ => root.join(&old.path),
+    };
+    let file = fs::File::open(&full).map_err(|e| format!("{}: {e}", full.display()))?;
+    let digest = parquet_io::digest_range(&full, file, old.offset, old.rows, version)
+        .map_err(|e| e.to_string())?;
+    Ok(digest == new.digest)
 }
 
 /// Every non-folder entry below `dir`, as `/`-separated paths relative to `root`.

@@ -21,6 +21,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
@@ -487,17 +488,18 @@ impl DayStore {
                 tie.sort_by(full);
             }
         }
-        let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::with_capacity(order.len());
+        let ids: Vec<&str> = order
+            .iter()
+            .map(|&(_, bi, r)| cols[bi as usize].1.value(r as usize))
+            .collect();
+        let repeated = repeated_ids(&ids);
         let mut picks: Vec<(u32, u32)> = Vec::with_capacity(order.len());
-        let mut duplicates = 0u64;
-        for &(_, bi, r) in &order {
-            if seen.insert(cols[bi as usize].1.value(r as usize)) {
+        for (&(_, bi, r), &again) in order.iter().zip(&repeated) {
+            if !again {
                 picks.push((bi, r));
-            } else {
-                duplicates += 1;
             }
         }
-        drop(seen);
+        let duplicates = (order.len() - picks.len()) as u64;
         let parts = batches
             .iter()
             .map(|b| self.event_part(b))
@@ -626,6 +628,53 @@ impl DayEvents {
         }
         Ok(RecordBatch::try_new(schema, columns)?)
     }
+}
+
+/// For each id, whether an earlier one (by position) is the same: the rows a day drops.
+///
+/// A hash set of the day's ids missed the cache on nearly every insert (the table is
+/// several MB) and was most of a day's assembly. Instead each id's hash and position are
+/// partitioned by the hash's top bits into buckets small enough for the cache, each
+/// bucket is sorted, and only ids whose hashes are equal are compared.
+fn repeated_ids(ids: &[&str]) -> Vec<bool> {
+    const BITS: u32 = 10;
+    // Any seed gives the same answer: equal hashes are only candidates.
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let keyed: Vec<(u64, u32)> = ids
+        .iter()
+        .enumerate()
+        .map(|(pos, id)| (hasher.hash_one(id), pos as u32))
+        .collect();
+    let bucket = |h: u64| (h >> (64 - BITS)) as usize;
+    let mut starts = vec![0usize; (1 << BITS) + 1];
+    for &(h, _) in &keyed {
+        starts[bucket(h) + 1] += 1;
+    }
+    for b in 0..1 << BITS {
+        starts[b + 1] += starts[b];
+    }
+    let mut next = starts.clone();
+    let mut parted = vec![(0u64, 0u32); keyed.len()];
+    for &(h, pos) in &keyed {
+        let b = bucket(h);
+        parted[next[b]] = (h, pos);
+        next[b] += 1;
+    }
+    drop(keyed);
+    let mut repeated = vec![false; ids.len()];
+    for b in 0..1 << BITS {
+        let part = &mut parted[starts[b]..starts[b + 1]];
+        // By hash, then position: within a run of equal hashes the first of each id
+        // comes first and is the one kept.
+        part.sort_unstable();
+        for run in part.chunk_by(|a, b| a.0 == b.0) {
+            for (k, &(_, pos)) in run.iter().enumerate().skip(1) {
+                let id = ids[pos as usize];
+                repeated[pos as usize] = run[..k].iter().any(|&(_, p)| ids[p as usize] == id);
+            }
+        }
+    }
+    repeated
 }
 
 /// Interleaves dictionary columns that share one values array (as every day of one store
@@ -762,6 +811,28 @@ mod tests {
         let batch = day.to_batch().unwrap();
         assert_eq!(ids(&batch), ["E0", "E1", "E2"]);
         assert_eq!(terminals(&batch), ["T2", "T1", "T3"]);
+    }
+
+    #[test]
+    fn repeated_ids_are_the_later_copies() {
+        let ids = ["b", "a", "b", "c", "a", "a", "d"];
+        assert_eq!(
+            repeated_ids(&ids),
+            [false, false, true, false, true, true, false]
+        );
+        assert!(repeated_ids(&[]).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn repeated_ids_agree_with_a_hash_set(
+            ids in proptest::collection::vec("[a-c]{0,3}", 0..400),
+        ) {
+            let ids: Vec<&str> = ids.iter().map(|s| s.as_str()).collect();
+            let mut seen = std::collections::HashSet::new();
+            let expected: Vec<bool> = ids.iter().map(|id| !seen.insert(*id)).collect();
+            proptest::prop_assert_eq!(repeated_ids(&ids), expected);
+        }
     }
 
     #[test]

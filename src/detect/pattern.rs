@@ -191,7 +191,7 @@ impl Unit for PatternRule {
                 }
                 if flagged {
                     let k = best.unwrap_or(0);
-                    let evidence = live[k].evidence(slots[k], d.id(r));
+                    let evidence = live[k].evidence(d, slots[k], d.id(r));
                     let facts = (self.facts)(&Flag {
                         window: Some(k),
                         readings: &readings,
@@ -202,7 +202,7 @@ impl Unit for PatternRule {
             }
             row = end;
         }
-        let saved_now: Vec<_> = live.into_iter().map(|w| w.save(d.latest)).collect();
+        let saved_now: Vec<_> = live.into_iter().map(|w| w.save(d, d.latest)).collect();
         state
             .windows
             .insert(self.rule.as_str().to_owned(), saved_now);

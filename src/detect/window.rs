@@ -142,7 +142,7 @@ pub(crate) struct Reading {
 impl<'a> LiveWindow<'a> {
     /// A live window for `spec` over day `d`, holding the saved contents `saved` when they
     /// were kept for the same key and aggregate.
-    pub fn new(spec: &WindowSpec, saved: Option<&'a WindowState>, d: &DayCtx<'a>) -> Self {
+    pub fn new<'d: 'a>(spec: &WindowSpec, saved: Option<&'a WindowState>, d: &DayCtx<'d>) -> Self {
         let mut w = LiveWindow {
             spec: spec.clone(),
             keys: Vec::new(),
@@ -208,7 +208,7 @@ impl<'a> LiveWindow<'a> {
 
     /// The group of `row`, [`NONE`] when its key is absent.
     #[inline]
-    pub fn slot(&mut self, d: &DayCtx<'a>, row: usize) -> u32 {
+    pub fn slot<'d: 'a>(&mut self, d: &DayCtx<'d>, row: usize) -> u32 {
         if let Some(map) = &self.dict_slot {
             let s = d.dict(self.spec.key).map_or(NONE, |c| c.syms[row]);
             return if s == NONE { NONE } else { map[s as usize] };
@@ -243,7 +243,7 @@ impl<'a> LiveWindow<'a> {
     }
 
     /// Adds `row` to its group (nothing when its key is absent).
-    pub fn add(&mut self, d: &DayCtx<'a>, row: usize) {
+    pub fn add<'d: 'a>(&mut self, d: &DayCtx<'d>, row: usize) {
         let slot = self.slot(d, row);
         if slot == NONE {
             return;
@@ -314,7 +314,7 @@ impl<'a> LiveWindow<'a> {
     }
 
     /// The event id of an entry.
-    fn id(&self, d: &DayCtx<'a>, e: &Entry) -> &'a str {
+    fn id<'d: 'a>(&self, d: &DayCtx<'d>, e: &Entry) -> &'a str {
         if e.src & SAVED != 0 {
             self.saved
                 .get((e.src & !SAVED) as usize)
@@ -326,7 +326,7 @@ impl<'a> LiveWindow<'a> {
 
     /// The event ids of group `slot` as last read: `first`, then the others in
     /// `(timestamp, event_id)` order.
-    pub fn evidence(&self, d: &DayCtx<'a>, slot: u32, first: &str) -> Vec<String> {
+    pub fn evidence<'d: 'a>(&self, d: &DayCtx<'d>, slot: u32, first: &str) -> Vec<String> {
         let mut v = vec![first.to_owned()];
         if let Some(g) = self.groups.get(slot as usize) {
             v.extend(
@@ -346,7 +346,7 @@ impl<'a> LiveWindow<'a> {
 
     /// The canonical saved form: every group pruned to the events a window ending after
     /// `latest` can still hold, empty groups dropped.
-    pub fn save(mut self, d: &DayCtx<'a>, latest: Option<i64>) -> WindowState {
+    pub fn save<'d: 'a>(mut self, d: &DayCtx<'d>, latest: Option<i64>) -> WindowState {
         let mut groups = BTreeMap::new();
         for slot in 0..self.groups.len() as u32 {
             if let Some(t) = latest {

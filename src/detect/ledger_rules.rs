@@ -112,6 +112,56 @@ impl PairCache {
     }
 }
 
+/// Answers per (operator, business code) pair of the day: a flat table when the day's
+/// operators times codes is small (it is: codes number a few dozen), else a [`PairCache`].
+/// Operators use several codes a day, so most rows miss a first-pair cache; the table
+/// is one index, no hashing.
+enum PairTable {
+    Flat {
+        /// Codes per operator, plus one for an absent code.
+        width: usize,
+        /// [`UNKNOWN`] until computed.
+        cells: Vec<u32>,
+    },
+    Sparse(PairCache),
+}
+
+const UNKNOWN: u32 = u32::MAX;
+/// The largest flat table, in cells (1 MiB).
+const FLAT_CELLS: usize = 1 << 18;
+
+impl PairTable {
+    fn new(operators: usize, values: usize) -> PairTable {
+        let width = values + 1;
+        match operators.checked_mul(width) {
+            Some(n) if n <= FLAT_CELLS => PairTable::Flat {
+                width,
+                cells: vec![UNKNOWN; n],
+            },
+            _ => PairTable::Sparse(PairCache::new(operators)),
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, a: u32, b: u32, compute: impl FnOnce() -> u32) -> u32 {
+        match self {
+            PairTable::Flat { width, cells } => {
+                // An absent value (`NONE`) has the last column.
+                let col = (b as usize).min(*width - 1);
+                match cells.get_mut(a as usize * *width + col) {
+                    Some(c) if *c != UNKNOWN => *c,
+                    Some(c) => {
+                        *c = compute();
+                        *c
+                    }
+                    None => compute(),
+                }
+            }
+            PairTable::Sparse(cache) => cache.get(a, b, compute),
+        }
+    }
+}
+
 impl Unit for LedgerRules {
     fn judge(&self, d: &DayCtx<'_>, _state: &mut State, out: &mut Vec<Finding>) {
         let l = d.ledgers;
@@ -158,7 +208,7 @@ impl Unit for LedgerRules {
             .iter()
             .map(|b| cfg.request_exempt_business_codes.contains(*b))
             .collect();
-        let mut scope_cache = PairCache::new(d.operator.len());
+        let mut scope_cache = PairTable::new(d.operator.len(), d.business.len());
         // 0: allowed; k: `whys[k - 1]`.
         let mut term_cache = PairCache::new(d.operator.len());
         let mut whys: Vec<TerminalWhy> = Vec::new();

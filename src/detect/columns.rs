@@ -202,6 +202,56 @@ impl<'a> DictCol<'a> {
     pub fn len(&self) -> usize {
         self.values.len()
     }
+
+    /// Checks what [`DictCol::new`] checks, without laying the column out.
+    fn check(rows: DayRows<'a>, c: usize) -> Result<(), DetectError> {
+        for batch in rows.parts {
+            let dict = dictionary(batch, c)?;
+            if dict.values().as_string_opt::<i32>().is_none() {
+                return Err(schema_error(
+                    c,
+                    format!("dictionary values of type {}", dict.values().data_type()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A dictionary column that no built-in rule reads (`auth_method`, `source_file`): checked
+/// with the day, laid out only when a predicate or an error message asks for it.
+pub(crate) struct LazyDict<'a> {
+    rows: DayRows<'a>,
+    c: usize,
+    col: std::cell::OnceCell<DictCol<'a>>,
+}
+
+impl<'a> LazyDict<'a> {
+    /// The column of `rows`, checked now.
+    fn new(rows: DayRows<'a>, c: usize) -> Result<LazyDict<'a>, DetectError> {
+        DictCol::check(rows, c)?;
+        Ok(LazyDict {
+            rows,
+            c,
+            col: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The laid-out column.
+    pub fn col(&self) -> &DictCol<'a> {
+        self.col.get_or_init(|| {
+            // Checked in `new`, so this cannot fail; every row absent if it ever did.
+            DictCol::new(self.rows, self.c).unwrap_or_else(|_| DictCol {
+                syms: vec![NONE; self.rows.len()],
+                values: Vec::new(),
+            })
+        })
+    }
+
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<&'a str> {
+        self.col().get(row)
+    }
 }
 
 /// A string column of the day, read through the day's order.
@@ -275,10 +325,10 @@ pub(crate) struct DayCtx<'a> {
     pub ok: Vec<bool>,
     pub terminal: DictCol<'a>,
     pub operator: DictCol<'a>,
-    pub auth_method: DictCol<'a>,
+    pub auth_method: LazyDict<'a>,
     pub business: DictCol<'a>,
     pub result: DictCol<'a>,
-    pub source_file: DictCol<'a>,
+    pub source_file: LazyDict<'a>,
     pub target: TextCol<'a>,
     pub record_count: Cow<'a, [i64]>,
     pub request_no: TextCol<'a>,
@@ -437,10 +487,10 @@ impl<'a> DayCtx<'a> {
             ok,
             terminal: DictCol::new(rows, col::TERMINAL_ID)?,
             operator: DictCol::new(rows, col::OPERATOR_ID)?,
-            auth_method: DictCol::new(rows, col::AUTH_METHOD)?,
+            auth_method: LazyDict::new(rows, col::AUTH_METHOD)?,
             business: DictCol::new(rows, col::BUSINESS_CODE)?,
             result,
-            source_file: DictCol::new(rows, col::SOURCE_FILE)?,
+            source_file: LazyDict::new(rows, col::SOURCE_FILE)?,
             target: text_col(col::TARGET_CODE)?,
             record_count,
             request_no: text_col(col::REQUEST_NO)?,
@@ -501,10 +551,10 @@ impl<'a> DayCtx<'a> {
         Some(match f {
             Field::TerminalId => &self.terminal,
             Field::OperatorId => &self.operator,
-            Field::AuthMethod => &self.auth_method,
+            Field::AuthMethod => self.auth_method.col(),
             Field::BusinessCode => &self.business,
             Field::Result => &self.result,
-            Field::SourceFile => &self.source_file,
+            Field::SourceFile => self.source_file.col(),
             _ => return None,
         })
     }

@@ -12,7 +12,7 @@ use super::columns::{DayCtx, NONE};
 use super::predicate::covered;
 use super::{State, Unit};
 use crate::findings::{Facts, Finding, TerminalWhy};
-use crate::ledger::{Allow, Designation, RequestMismatch, Terminal};
+use crate::ledger::{Allow, Designation, Terminal};
 use crate::model::{Op, RuleId};
 
 /// The ledger rules, as one unit.
@@ -75,28 +75,90 @@ fn terminal_why(
 }
 
 /// Small answers per (operator, other value) pair of the day, computed on first use.
-/// An operator uses few terminals and few business codes in a day, so each operator's
-/// answers are a short list scanned in place.
+/// An operator mostly uses one terminal and few business codes in a day, so the first
+/// pair of each operator is kept in a flat array (one cache line serves several operators;
+/// a list per operator cost two dependent cache misses per row) and the others in a map.
 struct PairCache {
-    per_operator: Vec<Vec<(u32, u32)>>,
+    first: Vec<Option<(u32, u32)>>,
+    more: hashbrown::HashMap<u64, u32>,
 }
 
 impl PairCache {
     fn new(operators: usize) -> PairCache {
         PairCache {
-            per_operator: vec![Vec::new(); operators],
+            first: vec![None; operators],
+            more: hashbrown::HashMap::new(),
         }
     }
 
     #[inline]
     fn get(&mut self, a: u32, b: u32, compute: impl FnOnce() -> u32) -> u32 {
-        let list = &mut self.per_operator[a as usize];
-        if let Some(&(_, v)) = list.iter().find(|(k, _)| *k == b) {
-            return v;
+        let Some(slot) = self.first.get_mut(a as usize) else {
+            return compute();
+        };
+        match *slot {
+            Some((k, v)) if k == b => return v,
+            None => {
+                let v = compute();
+                *slot = Some((b, v));
+                return v;
+            }
+            Some(_) => {}
         }
-        let v = compute();
-        list.push((b, v));
-        v
+        *self
+            .more
+            .entry((u64::from(a) << 32) | u64::from(b))
+            .or_insert_with(compute)
+    }
+}
+
+/// Answers per (operator, business code) pair of the day: a flat table when the day's
+/// operators times codes is small (it is: codes number a few dozen), else a [`PairCache`].
+/// Operators use several codes a day, so most rows miss a first-pair cache; the table
+/// is one index, no hashing.
+enum PairTable {
+    Flat {
+        /// Codes per operator, plus one for an absent code.
+        width: usize,
+        /// [`UNKNOWN`] until computed.
+        cells: Vec<u32>,
+    },
+    Sparse(PairCache),
+}
+
+const UNKNOWN: u32 = u32::MAX;
+/// The largest flat table, in cells (1 MiB).
+const FLAT_CELLS: usize = 1 << 18;
+
+impl PairTable {
+    fn new(operators: usize, values: usize) -> PairTable {
+        let width = values + 1;
+        match operators.checked_mul(width) {
+            Some(n) if n <= FLAT_CELLS => PairTable::Flat {
+                width,
+                cells: vec![UNKNOWN; n],
+            },
+            _ => PairTable::Sparse(PairCache::new(operators)),
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, a: u32, b: u32, compute: impl FnOnce() -> u32) -> u32 {
+        match self {
+            PairTable::Flat { width, cells } => {
+                // An absent value (`NONE`) has the last column.
+                let col = (b as usize).min(*width - 1);
+                match cells.get_mut(a as usize * *width + col) {
+                    Some(c) if *c != UNKNOWN => *c,
+                    Some(c) => {
+                        *c = compute();
+                        *c
+                    }
+                    None => compute(),
+                }
+            }
+            PairTable::Sparse(cache) => cache.get(a, b, compute),
+        }
     }
 }
 
@@ -146,32 +208,15 @@ impl Unit for LedgerRules {
             .iter()
             .map(|b| cfg.request_exempt_business_codes.contains(*b))
             .collect();
-        let mut scope_cache = PairCache::new(d.operator.len());
+        let mut scope_cache = PairTable::new(d.operator.len(), d.business.len());
         // 0: allowed; k: `whys[k - 1]`.
         let mut term_cache = PairCache::new(d.operator.len());
         let mut whys: Vec<TerminalWhy> = Vec::new();
-        // `unmatched-request` asks the large register: the day's accesses are looked up
-        // together, in the register's own order (see `Requests::check_all`), and their
-        // answers taken in row order below.
-        let needs_request =
-            |row: usize| d.ok[row] && (d.op[row].is_output() || d.op[row] == Op::View);
-        let unmatched: Vec<(usize, Result<(), RequestMismatch>)> =
-            match (on.unmatched, d.ledgers.requests.as_ref()) {
-                (true, Some(reqs)) => {
-                    let rows: Vec<(usize, &str)> = (0..d.len)
-                        .filter(|&row| needs_request(row))
-                        .filter_map(|row| d.request_no.get(row).map(|no| (row, no)))
-                        .collect();
-                    let accesses: Vec<(&str, Option<&str>)> = rows
-                        .iter()
-                        .map(|&(row, no)| (no, d.target.get(row)))
-                        .collect();
-                    let answers = reqs.check_all(&accesses, d.day);
-                    rows.iter().map(|&(row, _)| row).zip(answers).collect()
-                }
-                _ => Vec::new(),
-            };
-        let mut unmatched = unmatched.into_iter().peekable();
+        // `unmatched-request` asks the large register: the day's accesses are collected
+        // in the pass below and looked up together afterwards, in the register's own order
+        // (see `Requests::check_all`).
+        let mut access_rows: Vec<usize> = Vec::new();
+        let mut accesses: Vec<(&str, Option<&str>)> = Vec::new();
 
         for row in 0..d.len {
             let op = d.op[row];
@@ -260,11 +305,19 @@ impl Unit for LedgerRules {
                 continue;
             }
             let output = op.is_output();
-            if output || op == Op::View {
+            let access = output || op == Op::View;
+            // Each text column is read once per row (a read through the day's order is a
+            // few dependent loads).
+            let target = if access || on.watch {
+                d.target.get(row)
+            } else {
+                None
+            };
+            if access {
                 let request = d.request_no.get(row);
                 if on.request && request.is_none() {
                     let needs = output
-                        || (d.target.get(row).is_some() && {
+                        || (target.is_some() && {
                             let b = d.business.syms[row];
                             b == NONE || !exempt[b as usize]
                         });
@@ -279,18 +332,11 @@ impl Unit for LedgerRules {
                         );
                     }
                 }
-                if let Some(no) = request
-                    && let Some((_, Err(why))) = unmatched.next_if(|&(r, _)| r == row)
+                if on.unmatched
+                    && let Some(no) = request
                 {
-                    flag(
-                        out,
-                        RuleId::UnmatchedRequest,
-                        Facts::UnmatchedRequest {
-                            op,
-                            request_no: no.to_owned(),
-                            why,
-                        },
-                    );
+                    access_rows.push(row);
+                    accesses.push((no, target));
                 }
             }
             if on.mass
@@ -310,10 +356,29 @@ impl Unit for LedgerRules {
                 );
             }
             if on.watch
-                && let Some(target) = d.target.get(row)
+                && let Some(target) = target
                 && d.index.watch.forbidden(target, d.operator.get(row))
             {
                 flag(out, RuleId::WatchlistAccess, Facts::WatchlistAccess { op });
+            }
+        }
+
+        // Findings are sorted when the day is done, so these may come last.
+        if let Some(reqs) = d.ledgers.requests.as_ref().filter(|_| on.unmatched) {
+            let answers = reqs.check_all(&accesses, d.day);
+            for ((&row, &(no, _)), answer) in access_rows.iter().zip(&accesses).zip(answers) {
+                if let Err(why) = answer {
+                    out.push(d.finding(
+                        RuleId::UnmatchedRequest,
+                        row,
+                        vec![d.id(row).to_owned()],
+                        Facts::UnmatchedRequest {
+                            op: d.op[row],
+                            request_no: no.to_owned(),
+                            why,
+                        },
+                    ));
+                }
             }
         }
     }

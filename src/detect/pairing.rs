@@ -19,6 +19,7 @@
 //!   an operator verifies nothing. A verify by an operator of a change without one is by
 //!   a different operator.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -84,10 +85,19 @@ fn same_operator(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 impl Pairing {
+    /// The first instant whose local date is within the lookback of `day`: an event at
+    /// `ts` is within it exactly when `ts >= lookback_start(day)` (one comparison per
+    /// remembered change instead of a date computation).
+    fn lookback_start(&self, day: Day) -> i64 {
+        (day as i64 - self.lookback_days)
+            .saturating_mul(time::DAY_MS)
+            .saturating_sub(time::JST_OFFSET_MS)
+    }
+
     /// Drops what no verify or change of `first_day` or later can pair with.
     fn prune(&self, state: &mut State, first_day: Day) {
-        let bound = first_day as i64 - self.lookback_days;
-        let keep = |ts: i64| self.self_verification && time::jst_day(ts) as i64 >= bound;
+        let start = self.lookback_start(first_day);
+        let keep = |ts: i64| self.self_verification && ts >= start;
         state
             .changes
             .retain(|_, c| c.due.is_some() || keep(c.timestamp));
@@ -102,7 +112,7 @@ impl Pairing {
         &self,
         d: &DayCtx<'_>,
         state: &mut State,
-        queue: &mut VecDeque<(i64, String)>,
+        queue: &mut VecDeque<(i64, Cow<'_, str>)>,
         reached: impl Fn(i64) -> bool,
         out: &mut Vec<Finding>,
     ) {
@@ -114,10 +124,11 @@ impl Pairing {
                 break;
             };
             // Settled changes stay in the queue until their deadline passes.
-            let Some(c) = state.changes.get_mut(&id).filter(|c| c.due == Some(due)) else {
+            let Some(c) = state.changes.get_mut(&*id).filter(|c| c.due == Some(due)) else {
                 continue;
             };
             c.due = None;
+            let id = id.into_owned();
             out.push(Finding {
                 rule: RuleId::UnverifiedChange,
                 event_id: id.clone(),
@@ -130,7 +141,7 @@ impl Pairing {
                     c.operator.as_deref(),
                     time::jst_day(c.timestamp),
                 ),
-                evidence: vec![id.clone()],
+                evidence: vec![id],
                 facts: Facts::UnverifiedChange {
                     op: c.op,
                     within_hours: self.within_hours,
@@ -174,13 +185,15 @@ impl Unit for Pairing {
         self.prune(state, d.day);
         // Pending changes by deadline. Deadlines of new changes ascend with time; a saved
         // state made with another `verify_within_hours` may not, hence the sorted insert.
-        let mut pending: Vec<(i64, String)> = state
+        // Today's changes borrow their ids from the day's batch.
+        let mut pending: Vec<(i64, Cow<'_, str>)> = state
             .changes
             .iter()
-            .filter_map(|(id, c)| c.due.map(|due| (due, id.clone())))
+            .filter_map(|(id, c)| c.due.map(|due| (due, Cow::Owned(id.clone()))))
             .collect();
         pending.sort_unstable();
-        let mut queue: VecDeque<(i64, String)> = pending.into();
+        let mut queue: VecDeque<(i64, Cow<'_, str>)> = pending.into();
+        let lookback_start = self.lookback_start(d.day);
         let relevant = |r: usize| d.op[r].is_change() || (d.op[r] == Op::Verify && d.ok[r]);
         let mut row = 0;
         while row < d.len {
@@ -211,10 +224,10 @@ impl Unit for Pairing {
                 }
                 if let Some(due) = due {
                     if queue.back().is_none_or(|(last, _)| *last <= due) {
-                        queue.push_back((due, id.to_owned()));
+                        queue.push_back((due, Cow::Borrowed(id)));
                     } else {
                         let at = queue.partition_point(|(q, _)| *q <= due);
-                        queue.insert(at, (due, id.to_owned()));
+                        queue.insert(at, (due, Cow::Borrowed(id)));
                     }
                 }
                 state.changes.insert(
@@ -238,8 +251,7 @@ impl Unit for Pairing {
                     Some(c) => {
                         // A change kept only because it is pending may be older than the
                         // lookback: it no longer pairs for self-verification.
-                        let in_lookback =
-                            time::jst_day(c.timestamp) as i64 >= d.day as i64 - self.lookback_days;
+                        let in_lookback = c.timestamp >= lookback_start;
                         if self.self_verification
                             && in_lookback
                             && same_operator(operator, c.operator.as_deref())

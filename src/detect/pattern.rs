@@ -13,7 +13,7 @@
 
 use super::columns::DayCtx;
 use super::predicate::{Field, Predicate};
-use super::window::{Aggregate, LiveWindow, Reading, WindowSpec};
+use super::window::{Aggregate, DayWindow, Reading, WindowSpec};
 use super::{State, Unit};
 use crate::findings::{BurstKey, Facts, Finding};
 use crate::ledger::RulesConfig;
@@ -150,59 +150,46 @@ impl Unit for PatternRule {
             return;
         }
         let saved = state.windows.remove(self.rule.as_str()).unwrap_or_default();
-        let mut live: Vec<LiveWindow<'_>> = self
+        // Column-at-a-time: the matching rows first, then each window over all of them
+        // (see `DayWindow`), then the findings in day order.
+        let rows: Vec<u32> = (0..d.len)
+            .filter(|&row| matches(row))
+            .map(|row| row as u32)
+            .collect();
+        let windows: Vec<DayWindow<'_>> = self
             .windows
             .iter()
             .enumerate()
-            .map(|(i, spec)| LiveWindow::new(spec, saved.get(i), d))
+            .map(|(i, spec)| DayWindow::new(spec, saved.get(i), d, &rows))
             .collect();
-        let mut group: Vec<usize> = Vec::new();
-        let mut slots: Vec<u32> = vec![0; live.len()];
-        let mut readings: Vec<(i64, usize)> = vec![(0, 0); live.len()];
-        let mut row = 0;
-        while row < d.len {
-            if !matches(row) {
-                row += 1;
-                continue;
-            }
-            // Every matching event at `t` enters the windows before any of them is judged.
-            let t = d.ts[row];
-            let end = d.group_end(row);
-            group.clear();
-            group.extend((row..end).filter(|&r| r == row || matches(r)));
-            for w in &mut live {
-                for &r in &group {
-                    w.add(d, r);
+        let mut readings: Vec<(i64, usize)> = vec![(0, 0); windows.len()];
+        for (i, &r) in rows.iter().enumerate() {
+            let r = r as usize;
+            let mut flagged = false;
+            let mut best: Option<usize> = None;
+            for (k, w) in windows.iter().enumerate() {
+                let Reading { value, count } = w.read(i);
+                readings[k] = (value, count);
+                if count > 0 && value >= w.spec().threshold {
+                    flagged = true;
+                }
+                if best.is_none_or(|b| count > readings[b].1) {
+                    best = Some(k);
                 }
             }
-            for &r in &group {
-                let mut flagged = false;
-                let mut best: Option<usize> = None;
-                for (k, w) in live.iter_mut().enumerate() {
-                    slots[k] = w.slot(d, r);
-                    let Reading { value, count } = w.read(slots[k], t);
-                    readings[k] = (value, count);
-                    if count > 0 && value >= w.spec().threshold {
-                        flagged = true;
-                    }
-                    if best.is_none_or(|b| count > readings[b].1) {
-                        best = Some(k);
-                    }
-                }
-                if flagged {
-                    let k = best.unwrap_or(0);
-                    let evidence = live[k].evidence(slots[k], d.id(r));
-                    let facts = (self.facts)(&Flag {
-                        window: Some(k),
-                        readings: &readings,
-                        specs: &self.windows,
-                    });
-                    out.push(d.finding(self.rule, r, evidence, facts));
-                }
+            if flagged {
+                let k = best.unwrap_or(0);
+                let evidence = windows[k].evidence(d, &rows, i, d.id(r));
+                let facts = (self.facts)(&Flag {
+                    window: Some(k),
+                    readings: &readings,
+                    specs: &self.windows,
+                });
+                out.push(d.finding(self.rule, r, evidence, facts));
             }
-            row = end;
         }
-        let saved_now: Vec<_> = live.into_iter().map(|w| w.save(d.latest)).collect();
+        let saved_now: Vec<_> = windows.iter().map(|w| w.save(d, &rows)).collect();
+        drop(windows);
         state
             .windows
             .insert(self.rule.as_str().to_owned(), saved_now);

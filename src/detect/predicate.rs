@@ -226,10 +226,10 @@ fn bind_test<'p>(d: &DayCtx<'_>, f: Field, test: impl Fn(Option<&str>) -> bool +
         }
         Field::TerminalId => Bound::Dict(DictField::Terminal, table(&d.terminal)),
         Field::OperatorId => Bound::Dict(DictField::Operator, table(&d.operator)),
-        Field::AuthMethod => Bound::Dict(DictField::AuthMethod, table(&d.auth_method)),
+        Field::AuthMethod => Bound::Dict(DictField::AuthMethod, table(d.auth_method.col())),
         Field::BusinessCode => Bound::Dict(DictField::Business, table(&d.business)),
         Field::Result => Bound::Dict(DictField::Result, table(&d.result)),
-        Field::SourceFile => Bound::Dict(DictField::SourceFile, table(&d.source_file)),
+        Field::SourceFile => Bound::Dict(DictField::SourceFile, table(d.source_file.col())),
         Field::EventId
         | Field::TargetCode
         | Field::RequestNo
@@ -277,10 +277,10 @@ impl DictField {
         match self {
             DictField::Terminal => &d.terminal,
             DictField::Operator => &d.operator,
-            DictField::AuthMethod => &d.auth_method,
+            DictField::AuthMethod => d.auth_method.col(),
             DictField::Business => &d.business,
             DictField::Result => &d.result,
-            DictField::SourceFile => &d.source_file,
+            DictField::SourceFile => d.source_file.col(),
         }
     }
 }

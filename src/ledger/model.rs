@@ -597,6 +597,34 @@ fn split_number(no: &[u8]) -> Option<(&[u8], u64)> {
     Some((prefix, ((digits as u64) << 37) | value))
 }
 
+/// `items` ordered by the top bits of their first field, in one counting pass: look-ups
+/// only need to meet the register's directory roughly in order to stream through it, and a
+/// full comparison sort of a day's look-ups cost more than the look-ups themselves.
+fn by_top_bits<T: Copy>(items: Vec<(u64, T)>) -> Vec<(u64, T)> {
+    let Some(&fill) = items.first() else {
+        return items;
+    };
+    // About one bucket per item, at most 2^16 buckets (the counts stay in the L2 cache).
+    let bits = (usize::BITS - items.len().leading_zeros()).clamp(1, 16);
+    let shift = u64::BITS - bits;
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for (m, _) in &items {
+        starts[(m >> shift) as usize + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut out = vec![fill; items.len()];
+    for item in items {
+        let b = (item.0 >> shift) as usize;
+        if let Some(slot) = out.get_mut(starts[b]) {
+            *slot = item;
+        }
+        starts[b] += 1;
+    }
+    out
+}
+
 /// The number stored at `at` of the arena.
 #[inline]
 fn arena_number(arena: &[u8], at: u64) -> &[u8] {
@@ -615,6 +643,7 @@ fn arena_number(arena: &[u8], at: u64) -> &[u8] {
 }
 
 /// The resident an access touched, as a lookup compares it.
+#[derive(Clone, Copy)]
 enum Target<'a> {
     None,
     /// 11 digits: their value, and the text.
@@ -917,16 +946,15 @@ impl Requests {
         let mut out = vec![Ok(()); accesses.len()];
         // Everything the lookups need is taken from `accesses` in their order first: read
         // in register order, they would be one more random access each.
-        let mut packed: Vec<(u64, u64, Target, u32)> = Vec::with_capacity(accesses.len());
+        let mut packed: Vec<(u64, (u64, Target, u32))> = Vec::with_capacity(accesses.len());
         for (i, &(no, target)) in accesses.iter().enumerate() {
             let target = Target::of(target);
             match self.number(no.as_bytes()) {
-                Number::Packed(key) => packed.push((mix(key), key, target, i as u32)),
+                Number::Packed(key) => packed.push((mix(key), (key, target, i as u32))),
                 bytes => out[i] = self.check_row(self.find(&bytes), &target, day),
             }
         }
-        packed.sort_unstable_by_key(|a| a.0);
-        for (_, key, target, i) in packed {
+        for (_, (key, target, i)) in by_top_bits(packed) {
             if let Some(slot) = out.get_mut(i as usize) {
                 *slot = self.check_row(self.find_packed(key), &target, day);
             }

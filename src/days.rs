@@ -604,6 +604,12 @@ impl DayEvents {
 
     /// The day as one sorted batch, as the archive stores it.
     pub fn to_batch(&self) -> Result<RecordBatch, DaysError> {
+        self.clone().into_batch()
+    }
+
+    /// Like [`to_batch`](Self::to_batch), giving up the parts column by column as they
+    /// are gathered: the day is never held twice over in full.
+    pub fn into_batch(self) -> Result<RecordBatch, DaysError> {
         let picks: Vec<(usize, usize)> = self
             .order
             .iter()
@@ -613,9 +619,15 @@ impl DayEvents {
         if self.parts.is_empty() {
             return Ok(RecordBatch::new_empty(schema));
         }
-        let mut columns = Vec::with_capacity(schema.fields().len());
-        for c in 0..schema.fields().len() {
-            let parts: Vec<&dyn Array> = self.parts.iter().map(|b| b.column(c).as_ref()).collect();
+        let width = schema.fields().len();
+        let mut by_column: Vec<Vec<ArrayRef>> = (0..width)
+            .map(|c| self.parts.iter().map(|b| Arc::clone(b.column(c))).collect())
+            .collect();
+        drop(self.parts);
+        let mut columns = Vec::with_capacity(width);
+        for (c, arrays) in by_column.iter_mut().enumerate() {
+            let arrays = std::mem::take(arrays);
+            let parts: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
             let shared = if DICT_COLUMNS.contains(&c) {
                 interleave_shared_dictionary(&parts, &picks)?
             } else {

@@ -263,7 +263,7 @@ pub fn ingest_days(
     std::thread::scope(|scope| -> Result<(), Error> {
         // One job queued behind the one being written: memory holds at most one day
         // more than judging alone does.
-        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<Job>(1);
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<Job>(0);
         let (done_tx, done) = std::sync::mpsc::channel::<Result<StagedFile, Error>>();
         scope.spawn(move || {
             for job in job_rx {
@@ -430,12 +430,13 @@ fn merge_night_day(
 ) -> Result<Option<RecordBatch>, Error> {
     report.duplicates += day.duplicates;
     let archived = archive.read_day(Kind::Events, day.day)?;
-    let batch = day.to_batch()?;
+    let day_no = day.day;
+    let batch = day.into_batch()?;
     let (merged, added) = merge_day(archived, &batch)?;
     report.already_archived += batch.num_rows() as u64 - added;
     report.new_events += added;
     if merged.is_some() {
-        report.days_changed.push(day.day);
+        report.days_changed.push(day_no);
     }
     Ok(merged)
 }

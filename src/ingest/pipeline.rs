@@ -329,8 +329,10 @@ fn decode_chunk(
         .with_encoding(encoding)
         .with_file_start(file_start)
         .with_batch_rows(usize::MAX)
-        // Log lines are 100–200 bytes: room for a little more than the chunk can hold.
-        .with_row_capacity(chunk.len() / 96 + 16)
+        // Exactly the chunk's lines for the fixed-width columns (every day held in memory
+        // carries whatever is reserved here), and string room for the chunk's text.
+        .with_row_capacity(memchr::memchr_iter(b'\n', chunk).count() + 1)
+        .with_text_capacity(chunk.len())
         .build();
     d.decode_final(chunk)?;
     Ok(ChunkOut {

@@ -295,13 +295,13 @@ struct StrColumn {
 }
 
 impl StrColumn {
-    /// Room for `rows` values of about `bytes_per_row` bytes.
-    fn new(rows: usize, bytes_per_row: usize) -> Self {
+    /// Room for `rows` values of `bytes` bytes in all.
+    fn sized(rows: usize, bytes: usize) -> Self {
         StrColumn {
-            values: StringBuilder::with_capacity(rows, rows * bytes_per_row),
+            values: StringBuilder::with_capacity(rows, bytes),
             pending_nulls: 0,
             rows,
-            bytes: rows * bytes_per_row,
+            bytes,
         }
     }
 
@@ -368,9 +368,8 @@ const MOVE: usize = 64;
 const ZERO_STEP: usize = 4096;
 
 impl ByteColumn {
-    /// Room for `rows` values of about `bytes_per_row` bytes.
-    fn new(rows: usize, bytes_per_row: usize) -> Self {
-        let bytes = rows * bytes_per_row;
+    /// Room for `rows` values of `bytes` bytes in all.
+    fn sized(rows: usize, bytes: usize) -> Self {
         ByteColumn {
             buf: Vec::new(),
             used: 0,
@@ -555,8 +554,15 @@ impl EventBatchBuilder {
     /// A builder for rows of `source_file` (the path as the user gave it), expecting
     /// about `capacity` rows per batch.
     pub fn new(source_file: &str, capacity: usize) -> Self {
-        let strings = |bytes_per_row: usize| StrColumn::new(capacity, bytes_per_row);
-        let bytes = |bytes_per_row: usize| ByteColumn::new(capacity, bytes_per_row);
+        Self::with_text_rows(source_file, capacity, capacity)
+    }
+
+    /// Like [`new`](Self::new), with the string columns' bytes sized for `text_rows`
+    /// typical lines (the text's size over a typical line length) rather than for
+    /// `capacity` rows.
+    pub fn with_text_rows(source_file: &str, capacity: usize, text_rows: usize) -> Self {
+        let strings = |bytes_per_row: usize| StrColumn::sized(capacity, text_rows * bytes_per_row);
+        let bytes = |bytes_per_row: usize| ByteColumn::sized(capacity, text_rows * bytes_per_row);
         EventBatchBuilder {
             source_file: source_file.into(),
             capacity,

@@ -28,6 +28,10 @@ use super::{csv, kv};
 use crate::model::Op;
 use crate::time::TimestampParser;
 
+/// The line length the string columns' room is sized by (log lines are 100–200 bytes; the
+/// per-column estimates of the builder are per such line).
+const TEXT_BYTES_PER_ROW: usize = 96;
+
 /// Bytes of lines decoded together when a buffer holds a line that is not valid in its
 /// encoding: small enough that few good lines share the slow path with the bad one.
 const FALLBACK_WINDOW: usize = 16 * 1024;
@@ -105,6 +109,7 @@ pub struct DecoderBuilder {
     file_start: bool,
     batch_rows: usize,
     row_capacity: Option<usize>,
+    text_capacity: Option<usize>,
 }
 
 impl DecoderBuilder {
@@ -118,6 +123,7 @@ impl DecoderBuilder {
             file_start: true,
             batch_rows: 8192,
             row_capacity: None,
+            text_capacity: None,
         }
     }
 
@@ -147,6 +153,16 @@ impl DecoderBuilder {
         self
     }
 
+    /// Bytes of text the rows come from, to size the string columns by (default: a
+    /// typical share of a line per row of [`with_row_capacity`](Self::with_row_capacity)).
+    /// With both known, the fixed-width columns get exactly their rows and the strings
+    /// room for what the text can hold, not a string column that outgrows its room and
+    /// doubles.
+    pub fn with_text_capacity(mut self, bytes: usize) -> Self {
+        self.text_capacity = Some(bytes);
+        self
+    }
+
     /// Rows per batch.
     pub fn with_batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
@@ -155,10 +171,13 @@ impl DecoderBuilder {
 
     pub fn build(self) -> Decoder {
         Decoder {
-            builder: EventBatchBuilder::new(
-                &self.source,
-                self.row_capacity.unwrap_or(self.batch_rows.min(8192)),
-            ),
+            builder: {
+                let rows = self.row_capacity.unwrap_or(self.batch_rows.min(8192));
+                let text_rows = self
+                    .text_capacity
+                    .map_or(rows, |bytes| bytes / TEXT_BYTES_PER_ROW + 16);
+                EventBatchBuilder::with_text_rows(&self.source, rows, text_rows)
+            },
             format: self.format,
             encoding: self.encoding,
             source: self.source,

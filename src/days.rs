@@ -64,9 +64,9 @@ pub enum DaysError {
     /// judging the day twice or dropping the events.
     #[error("internal error: events of {} arrived after that day was judged", crate::time::format_day(*day))]
     Released { day: Day },
-    /// Judging stopped taking days before reading ended: a bug, reported so that a night
-    /// is never archived without some of its days.
-    #[error("internal error: judging stopped before every day of the input was read")]
+    /// Reading and judging parted before every day was handed over: a bug, reported so
+    /// that a night is never archived without some of its days.
+    #[error("internal error: reading and judging stopped before every day of the input was judged")]
     Abandoned,
 }
 

@@ -175,21 +175,40 @@ impl RejectsInOrder<'_> {
 /// every file that may hold events of it has been read, with the time its assembly took
 /// (bringing it back, sorting, deduplicating).
 pub struct DayFeed {
-    rx: crossbeam_channel::Receiver<Result<(DayEvents, Duration), Error>>,
+    rx: crossbeam_channel::Receiver<Fed>,
     peeked: Option<Option<(DayEvents, Duration)>>,
+}
+
+/// What the reading side sends the judging side.
+enum Fed {
+    Day(DayEvents, Duration),
+    /// Every day has been sent.
+    End,
+    Failed(Error),
 }
 
 impl DayFeed {
     /// The next day, waiting for it; `None` once every day has been handed out.
     pub fn next_day(&mut self) -> Result<Option<(DayEvents, Duration)>, Error> {
-        if let Some(next) = self.peeked.take() {
-            return Ok(next);
+        match self.peeked.take() {
+            Some(Some(next)) => return Ok(Some(next)),
+            // The end stays the end.
+            Some(None) => {
+                self.peeked = Some(None);
+                return Ok(None);
+            }
+            None => {}
         }
         match self.rx.recv() {
-            Ok(Ok(day)) => Ok(Some(day)),
-            Ok(Err(e)) => Err(e),
-            // The reader is gone without an error: every day was sent.
-            Err(_) => Ok(None),
+            Ok(Fed::Day(day, took)) => Ok(Some((day, took))),
+            Ok(Fed::End) => {
+                self.peeked = Some(None);
+                Ok(None)
+            }
+            Ok(Fed::Failed(e)) => Err(e),
+            // Gone without saying it was done (it panicked): never taken for the end of
+            // the input, which would archive a night without its last days.
+            Err(_) => Err(DaysError::Abandoned.into()),
         }
     }
 
@@ -245,7 +264,7 @@ pub fn read_and_judge<T>(
     })
 }
 
-type DaySender = crossbeam_channel::Sender<Result<(DayEvents, Duration), Error>>;
+type DaySender = crossbeam_channel::Sender<Fed>;
 
 /// [`read_and_judge`]'s reading side. An error goes to the judging side through the feed
 /// (so that it stops instead of seeing an input that merely ended).
@@ -259,11 +278,13 @@ fn read_phase(
     match read_into_days(paths, common, rejects, &mut store, tx) {
         Ok(mut summary) => {
             summary.spilled_bytes = store.spilled_bytes;
+            // The judging side may have stopped already; then it needs no end.
+            let _ = tx.send(Fed::End);
             Ok(summary)
         }
-        Err(ReadStop::Failed(e)) => match tx.send(Err(e)) {
+        Err(ReadStop::Failed(e)) => match tx.send(Fed::Failed(e)) {
             Ok(()) => Err(ReadStop::Gone),
-            Err(crossbeam_channel::SendError(Err(e))) => Err(ReadStop::Failed(e)),
+            Err(crossbeam_channel::SendError(Fed::Failed(e))) => Err(ReadStop::Failed(e)),
             Err(_) => Err(ReadStop::Gone),
         },
         Err(ReadStop::Gone) => Err(ReadStop::Gone),
@@ -276,7 +297,7 @@ fn send_days_before(store: &mut DayStore, limit: Day, tx: &DaySender) -> Result<
         let t = Instant::now();
         match store.pop_before(limit) {
             Ok(Some(day)) => tx
-                .send(Ok((day, t.elapsed())))
+                .send(Fed::Day(day, t.elapsed()))
                 .map_err(|_| ReadStop::Gone)?,
             Ok(None) => return Ok(()),
             Err(e) => return Err(ReadStop::Failed(e.into())),
@@ -658,6 +679,25 @@ pub fn render_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_feed_ends_only_when_the_reader_says_so() {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let mut feed = DayFeed { rx, peeked: None };
+        tx.send(Fed::End).unwrap();
+        assert!(feed.is_empty().unwrap());
+        assert!(feed.next_day().unwrap().is_none());
+        assert!(feed.next_day().unwrap().is_none());
+
+        // A reader gone without saying it was done is an error, not the end of the input.
+        let (tx, rx) = crossbeam_channel::bounded::<Fed>(1);
+        let mut feed = DayFeed { rx, peeked: None };
+        drop(tx);
+        assert!(matches!(
+            feed.next_day(),
+            Err(Error::Days(DaysError::Abandoned))
+        ));
+    }
 
     #[test]
     fn thousands_separators() {

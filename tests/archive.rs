@@ -20,6 +20,9 @@ use tenken::model::Op;
 use tenken::normalize::{EventRow, batch_from_rows};
 use tenken::time::{self, Day};
 
+mod common;
+use common::copy_dir;
+
 fn day(s: &str) -> Day {
     time::parse_day(s).unwrap()
 }
@@ -109,19 +112,6 @@ fn put_days(a: &mut Archive, days: impl IntoIterator<Item = Day>, n: usize, tag:
 
 fn assert_ok(r: &VerifyReport) {
     assert!(r.ok(), "verify failed: {:#?}", r.problems);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 fn mode(p: &Path) -> u32 {

@@ -15,6 +15,9 @@ use tenken::model::Op;
 use tenken::normalize::{EventRow, batch_from_rows};
 use tenken::time::{self, Day};
 
+mod common;
+use common::copy_dir;
+
 fn day(s: &str) -> Day {
     time::parse_day(s).unwrap()
 }
@@ -43,19 +46,6 @@ fn memory_tempdir() -> tempfile::TempDir {
         return d;
     }
     tempfile::tempdir().unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 fn tenken() -> Command {

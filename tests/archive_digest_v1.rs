@@ -15,25 +15,15 @@ use tenken::archive::manifest::{self, Entry};
 use tenken::archive::{Archive, FAILPOINT_ENV, Kind, Level, VerifyOptions, verify_with};
 use tenken::time::{self, Day};
 
+mod common;
+use common::copy_dir;
+
 fn day(s: &str) -> Day {
     time::parse_day(s).unwrap()
 }
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A private copy of the fixture (the tests write to it).

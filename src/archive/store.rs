@@ -337,21 +337,7 @@ impl Archive {
     /// version (a day of an archive written before digest version 2 against one written
     /// since).
     pub(crate) fn same_day(&self, a: &DayLoc, b: &DayLoc) -> Result<bool, ArchiveError> {
-        if a.rows != b.rows {
-            return Ok(false);
-        }
-        if a.digest_version == b.digest_version {
-            return Ok(a.digest == b.digest);
-        }
-        let (old, new) = if a.digest_version < b.digest_version {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let version = parquet_io::digest_version(&self.root.join(&new.path), new.digest_version)?;
-        let (full, file) = self.open_file(&old.path)?;
-        let digest = parquet_io::digest_range(&full, file, old.offset, old.rows, version)?;
-        Ok(digest == new.digest)
+        same_rows(&self.root, a, b, |loc| self.open_file(&loc.path))
     }
 
     /// The rows of `day` from the finest level that holds it, sorted as stored; `None`
@@ -976,4 +962,30 @@ pub(crate) fn file_schema(archive: &Archive, path: &str) -> Result<SchemaRef, Ar
     let (full, file) = archive.open_file(path)?;
     let b = parquet_io::open_reader(&full, file)?;
     Ok(parquet_io::storage_schema(b.schema()))
+}
+
+/// Whether two locations of one day below `root` hold the same rows, the rule of
+/// [`Archive::same_day`]; `open` gives the file that holds a location's rows (a reader may
+/// find a committed file still staged).
+pub(crate) fn same_rows(
+    root: &Path,
+    a: &DayLoc,
+    b: &DayLoc,
+    open: impl FnOnce(&DayLoc) -> Result<(PathBuf, File), ArchiveError>,
+) -> Result<bool, ArchiveError> {
+    if a.rows != b.rows {
+        return Ok(false);
+    }
+    if a.digest_version == b.digest_version {
+        return Ok(a.digest == b.digest);
+    }
+    let (old, new) = if a.digest_version < b.digest_version {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let version = parquet_io::digest_version(&root.join(&new.path), new.digest_version)?;
+    let (full, file) = open(old)?;
+    let digest = parquet_io::digest_range(&full, file, old.offset, old.rows, version)?;
+    Ok(digest == new.digest)
 }

@@ -357,27 +357,18 @@ fn same_day(
     a: &DayLoc,
     b: &DayLoc,
 ) -> Result<bool, String> {
-    if a.rows != b.rows {
-        return Ok(false);
-    }
-    if a.digest_version == b.digest_version {
-        return Ok(a.digest == b.digest);
-    }
-    let (old, new) = if a.digest_version < b.digest_version {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    let version = parquet_io::digest_version(&root.join(&new.path), new.digest_version)
-        .map_err(|e| e.to_string())?;
-    let full = match staged.get(old.path.as_str()) {
-        Some(s) if s.is_file() => s.clone(),
-        _ => root.join(&old.path),
-    };
-    let file = fs::File::open(&full).map_err(|e| format!("{}: {e}", full.display()))?;
-    let digest = parquet_io::digest_range(&full, file, old.offset, old.rows, version)
-        .map_err(|e| e.to_string())?;
-    Ok(digest == new.digest)
+    super::store::same_rows(root, a, b, |old| {
+        let full = match staged.get(old.path.as_str()) {
+            Some(s) if s.is_file() => s.clone(),
+            _ => root.join(&old.path),
+        };
+        let file = fs::File::open(&full).map_err(|source| ArchiveError::Io {
+            path: full.clone(),
+            source,
+        })?;
+        Ok((full, file))
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// Every non-folder entry below `dir`, as `/`-separated paths relative to `root`.

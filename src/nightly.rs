@@ -22,7 +22,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{RecordBatch, UInt32Array};
 
-use crate::archive::{Archive, DayJob, Kind, StagedFile, StateJob, Transaction};
+use crate::archive::{Archive, DayJob, Kind, Level, StagedFile, StateJob, Transaction};
 use crate::detect::{Detector, STATE_TAG, State};
 use crate::error::{Error, Exit};
 use crate::findings::{self, FindingCounts, Lang, Spool};
@@ -279,6 +279,8 @@ pub fn ingest_days(
             done,
             in_flight: 0,
         };
+        // The last day judged, if its state is not staged yet.
+        let mut unsaved: Option<Day> = None;
         loop {
             if next_new.is_none()
                 && let Some((day, _)) = store.next_day()?
@@ -323,10 +325,20 @@ pub fn ingest_days(
             let job = txn.stage_day(Kind::Findings, day, findings::to_record_batch(&found)?)?;
             writer.send(&mut txn, Job::Day(job))?;
             let night_done = next_new.is_none() && store.is_empty()?;
-            let bytes = detector.encode_state()?;
-            let job = txn.stage_state(day)?;
             report.days_judged.push(day);
             report.findings.extend(found)?;
+            // A state is kept where one is needed, not after every day: at each ISO
+            // week's end (so late logs re-judge at most a week of archived days), where
+            // the archive already has one (replaced, never left stale, and the only
+            // place a night can settle), and after the last day judged (below). A
+            // night of one day, the usual case, still saves a state for its day.
+            if !(txn.archive().has_state(day) || Level::Weekly.period_of(day).last_day() == day) {
+                unsaved = Some(day);
+                continue;
+            }
+            unsaved = None;
+            let bytes = detector.encode_state()?;
+            let job = txn.stage_state(day)?;
             // Only once the night is used up can it settle: compare with the archived
             // state. The bytes decide when both are of the current format; a state saved
             // in an older format is compared as a state.
@@ -343,6 +355,12 @@ pub fn ingest_days(
             if settled {
                 break;
             }
+        }
+        if let Some(day) = unsaved {
+            // The next night resumes from here.
+            let bytes = detector.encode_state()?;
+            let job = txn.stage_state(day)?;
+            writer.send(&mut txn, Job::State(job, bytes))?;
         }
         writer.finish(&mut txn)
     })?;

@@ -119,6 +119,41 @@ fn archived_findings(archive: &Path) -> BTreeSet<FindingKey> {
     out
 }
 
+/// Every archived rule-engine state is the one a single run over the archived events up
+/// to its day ends with: a state left behind by a night that re-judged its day would make
+/// a later night resume wrongly (the archive keeps states only at some days).
+fn states_are_current(data: &Path, archive: &Path) {
+    let ledgers =
+        std::sync::Arc::new(tenken::ledger::Ledgers::load(&data.join("ledgers")).unwrap());
+    let a = Archive::open_read(archive).unwrap();
+    let states = a.state_days();
+    assert!(!states.is_empty(), "no state archived");
+    let last_events = a.days(Kind::Events).into_iter().next_back().unwrap();
+    assert_eq!(
+        states.iter().next_back(),
+        Some(&last_events),
+        "the state after the last archived day is kept"
+    );
+    let mut detector = tenken::detect::Detector::new(ledgers);
+    for day in a.days(Kind::Events) {
+        let batch = a.read_day(Kind::Events, day).unwrap().unwrap();
+        let batch = arrow_array::RecordBatch::try_new(
+            tenken::normalize::schema::event_schema(),
+            batch.columns().to_vec(),
+        )
+        .unwrap();
+        detector.judge_day(day, &batch).unwrap();
+        if states.contains(&day) {
+            let saved = tenken::detect::State::decode(&a.state(day).unwrap().unwrap()).unwrap();
+            assert!(
+                saved == detector.state(),
+                "the state archived for {} is stale",
+                tenken::time::format_day(day)
+            );
+        }
+    }
+}
+
 /// Every event id held by one level, each with how many times it appears.
 fn events_at(archive: &Path, level: Level) -> BTreeMap<String, usize> {
     let a = Archive::open_read(archive).unwrap();
@@ -180,6 +215,7 @@ proptest! {
         let archive = dir.path().join("archive");
         for night in plan.iter().filter(|n| !n.is_empty()) {
             ingest(&data, &archive, night).success();
+            states_are_current(&data, &archive);
         }
         verify(&archive);
         let got = archived_findings(&archive);

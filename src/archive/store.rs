@@ -382,6 +382,11 @@ impl Archive {
         self.index.states.keys().copied().collect()
     }
 
+    /// Whether a rule-engine state is archived for the end of `day`.
+    pub fn has_state(&self, day: Day) -> bool {
+        self.index.states.contains_key(&day)
+    }
+
     /// The rule engine's state at the end of `day`, as it was put.
     pub fn state(&self, day: Day) -> Result<Option<Vec<u8>>, ArchiveError> {
         let Some(path) = self.index.states.get(&day) else {

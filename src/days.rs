@@ -152,7 +152,7 @@ pub struct DaysOptions {
 impl Default for DaysOptions {
     fn default() -> Self {
         DaysOptions {
-            memory_budget: 64 << 20,
+            memory_budget: 32 << 20,
             spill_dir: None,
         }
     }

@@ -73,7 +73,7 @@ pub struct CommonArgs {
     pub no_mmap: bool,
     /// Memory for events of days after the one being read, in MiB; beyond it those days
     /// spill to a temporary file (the day being read always stays in memory).
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
     pub memory: usize,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]

@@ -10,7 +10,8 @@
 #   tenken scan   vs  DuckDB load + ledger joins, calendar, one rolling window (issue: judge)
 #   tenken ingest vs  DuckDB load + rules + COPY … TO parquet (zstd)         (issue: archive)
 # plus tenken scan on the same data as CP932 and as gzip. These machines are noisy: each
-# command runs REPEAT times (default 3) in interleaved rounds and the median counts;
+# command runs REPEAT times (default 3) in interleaved rounds, each round in a rotated
+# order, and the median counts;
 # compare ratios from one run of this script, not numbers across runs.
 # Needs /usr/bin/time and Python 3.11+.
 set -euo pipefail
@@ -64,17 +65,27 @@ measure() { # name, command…
         "$(tail -n 1 /tmp/tenken-bench-out | cut -c1-60)"
 }
 
+# The seven runs of a round; each round starts two steps further on, so that no run always
+# follows the same neighbour (an ingest right after DuckDB's multi-gigabyte runs was slower
+# than alone, and would have been every time).
+step() {
+    case $1 in
+    0) measure "tenken scan utf8" "$T" scan "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --quiet --findings "$DATA/findings.csv" ;;
+    1) measure "tenken scan cp932" "$T" scan "$DATA/cp932/logs" --ledgers "$DATA/cp932/ledgers" --quiet ;;
+    2) measure "tenken scan gzip" "$T" scan "$DATA/gzip/logs" --ledgers "$DATA/gzip/ledgers" --quiet ;;
+    3) measure "duckdb load" python3 scripts/duckdb_bench.py load "$DATA/utf8" ;;
+    4) measure "duckdb rules" python3 scripts/duckdb_bench.py rules "$DATA/utf8" ;;
+    5) rm -rf "$DATA/archive"
+       measure "tenken ingest" "$T" ingest "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --archive "$DATA/archive" --quiet ;;
+    6) rm -rf "$DATA/duckdb-out" && mkdir -p "$DATA/duckdb-out"
+       measure "duckdb ingest" python3 scripts/duckdb_bench.py ingest "$DATA/utf8" "$DATA/duckdb-out" ;;
+    esac
+}
 for round in $(seq "$REPEAT"); do
     echo "round $round of $REPEAT"
-    rm -rf "$DATA/archive" "$DATA/duckdb-out"
-    mkdir -p "$DATA/duckdb-out"
-    measure "tenken scan utf8" "$T" scan "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --quiet --findings "$DATA/findings.csv"
-    measure "tenken scan cp932" "$T" scan "$DATA/cp932/logs" --ledgers "$DATA/cp932/ledgers" --quiet
-    measure "tenken scan gzip" "$T" scan "$DATA/gzip/logs" --ledgers "$DATA/gzip/ledgers" --quiet
-    measure "duckdb load" python3 scripts/duckdb_bench.py load "$DATA/utf8"
-    measure "duckdb rules" python3 scripts/duckdb_bench.py rules "$DATA/utf8"
-    measure "tenken ingest" "$T" ingest "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --archive "$DATA/archive" --quiet
-    measure "duckdb ingest" python3 scripts/duckdb_bench.py ingest "$DATA/utf8" "$DATA/duckdb-out"
+    for i in $(seq 0 6); do
+        step $(( (i + 2 * (round - 1)) % 7 ))
+    done
 done
 
 # The median run of each (by CPU time), the range of CPU times, the highest peak RSS.

@@ -10,7 +10,7 @@
 #   tenken scan   vs  DuckDB load + ledger joins, calendar, one rolling window (issue: judge)
 #   tenken ingest vs  DuckDB load + rules + COPY … TO parquet (zstd)         (issue: archive)
 # plus tenken scan on the same data as CP932 and as gzip. These machines are noisy: each
-# command runs REPEAT times (default 3) in interleaved rounds, each round in a rotated
+# command runs REPEAT times (default 3) in interleaved rounds, each round in another
 # order, and the median counts;
 # compare ratios from one run of this script, not numbers across runs.
 # Needs /usr/bin/time and Python 3.11+.
@@ -65,9 +65,9 @@ measure() { # name, command…
         "$(tail -n 1 /tmp/tenken-bench-out | cut -c1-60)"
 }
 
-# The seven runs of a round; each round starts two steps further on, so that no run always
-# follows the same neighbour (an ingest right after DuckDB's multi-gigabyte runs was slower
-# than alone, and would have been every time).
+# The seven runs of a round. Round r takes them with stride r (mod 7, a prime, so every
+# stride is a permutation) and so gives every run other neighbours: an ingest right after
+# DuckDB's multi-gigabyte runs was slower than alone, and was there every time.
 step() {
     case $1 in
     0) measure "tenken scan utf8" "$T" scan "$DATA/utf8/logs" --ledgers "$DATA/utf8/ledgers" --quiet --findings "$DATA/findings.csv" ;;
@@ -84,7 +84,7 @@ step() {
 for round in $(seq "$REPEAT"); do
     echo "round $round of $REPEAT"
     for i in $(seq 0 6); do
-        step $(( (i + 2 * (round - 1)) % 7 ))
+        step $(( i * ((round - 1) % 6 + 1) % 7 ))
     done
 done
 

@@ -256,6 +256,39 @@ fn the_same_night_twice_changes_nothing() {
 }
 
 #[test]
+fn a_night_of_many_days_keeps_states_at_week_ends_and_its_last_day() {
+    // gen's week starts on Wednesday 2026-04-01: Sunday is 04-05, the last day 04-07.
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 5);
+    let expected = scan_findings(&data);
+    let files = log_files(&data);
+    let (late, night): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .iter()
+        .cloned()
+        .partition(|f| f.to_string_lossy().contains("2026-04-03"));
+    assert!(!late.is_empty() && !night.is_empty());
+    let archive = dir.path().join("archive");
+    let state_days = |archive: &Path| -> Vec<String> {
+        Archive::open_read(archive)
+            .unwrap()
+            .state_days()
+            .into_iter()
+            .map(tenken::time::format_day)
+            .collect()
+    };
+    ingest(&data, &archive, &night).success();
+    assert_eq!(state_days(&archive), ["2026-04-05", "2026-04-07"]);
+    states_are_current(&data, &archive);
+    // A late day in the middle resumes from the start (no state before it) and replaces
+    // the states it passes; none is added for the days in between.
+    ingest(&data, &archive, &late).success();
+    assert_eq!(state_days(&archive), ["2026-04-05", "2026-04-07"]);
+    states_are_current(&data, &archive);
+    verify(&archive);
+    assert_eq!(archived_findings(&archive), expected);
+}
+
+#[test]
 fn killed_at_every_protocol_step_the_archive_verifies_and_the_rerun_completes() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate(dir.path(), 11);

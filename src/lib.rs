@@ -28,6 +28,10 @@
 //! * [`scan`] and [`nightly`] wire the stages into the `scan` and `ingest` commands;
 //!   [`synth`] (`tenken gen`) writes synthetic data sets.
 
+// Outside tests an `unwrap` or `expect` is a crash a user's input can trigger: errors
+// are returned instead, naming the file, line and value (`cargo clippy` enforces it).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod archive;
 pub mod days;
 pub mod detect;

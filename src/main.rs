@@ -1,6 +1,9 @@
 //! The `tenken` command line. Parsing flags and turning errors into exit statuses is all
 //! that happens here; every subcommand is a library function.
 
+// As in the library: no `unwrap` or `expect` outside tests (`cargo clippy` enforces it).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -324,7 +324,6 @@ pub fn ingest_days(
             drop(events);
             let job = txn.stage_day(Kind::Findings, day, findings::to_record_batch(&found)?)?;
             writer.send(&mut txn, Job::Day(job))?;
-            let night_done = next_new.is_none() && store.is_empty()?;
             report.days_judged.push(day);
             report.findings.extend(found)?;
             // A state is kept where one is needed, not after every day: at each ISO
@@ -338,11 +337,12 @@ pub fn ingest_days(
             }
             unsaved = None;
             let bytes = detector.encode_state()?;
-            let job = txn.stage_state(day)?;
             // Only once the night is used up can it settle: compare with the archived
             // state. The bytes decide when both are of the current format; a state saved
-            // in an older format is compared as a state.
-            let settled = night_done
+            // in an older format is compared as a state. (Asked only here: telling
+            // whether the night is used up waits for the next day to be assembled.)
+            let settled = next_new.is_none()
+                && store.is_empty()?
                 && match txn.archive().state(day)? {
                     None => false,
                     Some(old) if old.starts_with(STATE_TAG) => old == bytes,
@@ -351,16 +351,14 @@ pub fn ingest_days(
                         _ => false,
                     },
                 };
-            writer.send(&mut txn, Job::State(job, bytes))?;
+            writer.send_state(&mut txn, day, bytes)?;
             if settled {
                 break;
             }
         }
         if let Some(day) = unsaved {
             // The next night resumes from here.
-            let bytes = detector.encode_state()?;
-            let job = txn.stage_state(day)?;
-            writer.send(&mut txn, Job::State(job, bytes))?;
+            writer.send_state(&mut txn, day, detector.encode_state()?)?;
         }
         writer.finish(&mut txn)
     })?;
@@ -407,6 +405,17 @@ impl Writer {
         }
         self.in_flight += 1;
         Ok(())
+    }
+
+    /// Stages the rule state at the end of `day` and hands it over.
+    fn send_state(
+        &mut self,
+        txn: &mut Transaction<'_>,
+        day: Day,
+        bytes: Vec<u8>,
+    ) -> Result<(), Error> {
+        let job = txn.stage_state(day)?;
+        self.send(txn, Job::State(job, bytes))
     }
 
     /// Records finished files in order; with `wait`, until the writer is done.

@@ -39,6 +39,7 @@
 //! `tenken.schema_version`, `tenken.kind`, `tenken.level` and `tenken.period`.
 
 pub mod config;
+mod dict_chunk;
 pub mod digest;
 mod fsutil;
 mod lock;

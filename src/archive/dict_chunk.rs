@@ -19,7 +19,9 @@
 //! longer than the statistics truncation length, a dictionary over the page size limit
 //! — answers `None`, and the caller hands the column to arrow-rs unchanged.
 
-use std::collections::HashMap;
+use std::ops::Range;
+
+use hashbrown::HashMap;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
@@ -77,208 +79,168 @@ impl Encoder {
         props: &WriterProperties,
         parts: &[ArrayRef],
     ) -> Result<Option<EncodedChunk>, ParquetError> {
-        encode(self, descr, props, parts)
+        let path = descr.path();
+        let level = match props.compression(path) {
+            Compression::ZSTD(level) => Some(level.compression_level()),
+            Compression::UNCOMPRESSED => None,
+            _ => return Ok(None),
+        };
+        if !props.dictionary_enabled(path)
+            || props.statistics_enabled(path) == EnabledStatistics::None
+            || descr.max_rep_level() != 0
+            || descr.max_def_level() > 1
+        {
+            return Ok(None);
+        }
+        let Some(dict) = Dictionary::build(parts)? else {
+            return Ok(None);
+        };
+        let limit = props
+            .column_index_truncate_length()
+            .unwrap_or(usize::MAX)
+            .min(props.statistics_truncate_length().unwrap_or(usize::MAX));
+        if dict.values.iter().any(|v| v.len() > limit)
+            || dict.plain_len() > props.column_dictionary_page_size_limit(path)
+        {
+            return Ok(None);
+        }
+        if descr.max_def_level() == 0 && dict.nulls > 0 {
+            return Err(ParquetError::General(format!(
+                "column {path} is required but holds {} nulls",
+                dict.nulls
+            )));
+        }
+        let mut compress = |raw: Vec<u8>| -> Result<(Bytes, usize), ParquetError> {
+            let n = raw.len();
+            Ok(match level {
+                Some(l) => (
+                    Bytes::from(
+                        self.compressor(l)?
+                            .compress(&raw)
+                            .map_err(|e| ParquetError::General(format!("zstd: {e}")))?,
+                    ),
+                    n,
+                ),
+                None => (Bytes::from(raw), n),
+            })
+        };
+
+        let mut sink = TrackedWrite::new(Vec::<u8>::new());
+        let mut specs = Vec::new();
+        {
+            let mut pages = SerializedPageWriter::new(&mut sink);
+            let (buf, raw) = compress(dict.plain())?;
+            let dict_page = Page::DictionaryPage {
+                buf,
+                num_values: dict.values.len() as u32,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            };
+            specs.push(pages.write_page(CompressedPage::new(dict_page, raw))?);
+
+            let page_rows = props.column_data_page_row_count_limit(path).max(1);
+            let nullable = descr.max_def_level() == 1;
+            let width = bits_for(dict.values.len().saturating_sub(1) as u64);
+            let mut index = ColumnIndexBuilder::new(descr.physical_type());
+            let mut offsets = OffsetIndexBuilder::new();
+            let mut order = Order::default();
+            let mut seen = vec![u32::MAX; dict.values.len()];
+            let mut start = 0;
+            let mut page_no = 0u32;
+            while start < dict.rows {
+                let end = (start + page_rows).min(dict.rows);
+                let page = dict.page(start..end, nullable, width, &mut seen, page_no);
+                match page.min_max {
+                    Some((a, b)) => {
+                        order.page(a, b);
+                        index.append(false, a.to_vec(), b.to_vec(), page.nulls, None);
+                    }
+                    None => index.append(true, Vec::new(), Vec::new(), page.nulls, None),
+                }
+                let raw = page.raw;
+
+                let (buf, raw_len) = compress(raw)?;
+                let page = Page::DataPage {
+                    buf,
+                    num_values: (end - start) as u32,
+                    encoding: Encoding::RLE_DICTIONARY,
+                    def_level_encoding: Encoding::RLE,
+                    rep_level_encoding: Encoding::RLE,
+                    statistics: None,
+                };
+                let spec = pages.write_page(CompressedPage::new(page, raw_len))?;
+                offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+                offsets.append_row_count((end - start) as i64);
+                specs.push(spec);
+                start = end;
+                page_no += 1;
+            }
+            pages.close()?;
+            index.set_boundary_order(order.finish());
+
+            let data_pages = (specs.len() - 1) as i32;
+            let mut meta = ColumnChunkMetaData::builder(descr.clone())
+                .set_compression(props.compression(path))
+                .set_encodings_mask(EncodingMask::new_from_encodings(
+                    [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY].iter(),
+                ))
+                .set_page_encoding_stats(vec![
+                    PageEncodingStats {
+                        page_type: PageType::DICTIONARY_PAGE,
+                        encoding: Encoding::PLAIN,
+                        count: 1,
+                    },
+                    PageEncodingStats {
+                        page_type: PageType::DATA_PAGE,
+                        encoding: Encoding::RLE_DICTIONARY,
+                        count: data_pages,
+                    },
+                ])
+                .set_total_compressed_size(specs.iter().map(|s| s.compressed_size as i64).sum())
+                .set_total_uncompressed_size(specs.iter().map(|s| s.uncompressed_size as i64).sum())
+                .set_num_values(dict.rows as i64)
+                .set_dictionary_page_offset(Some(specs[0].offset as i64))
+                .set_data_page_offset(specs.get(1).map_or(0, |s| s.offset as i64));
+            let (min, max) = dict.min_max();
+            let stats = ValueStatistics::<ByteArray>::new(
+                min.map(|v| ByteArray::from(v.to_vec())),
+                max.map(|v| ByteArray::from(v.to_vec())),
+                None,
+                Some(dict.nulls as u64),
+                false,
+            );
+            meta = meta.set_statistics(Statistics::ByteArray(stats));
+
+            let bloom_filter = match props.bloom_filter_properties(path) {
+                Some(bp) if props.bloom_filter_for_dictionary_encoded_chunks() => {
+                    let mut sbbf = Sbbf::new_with_ndv_fpp(bp.ndv(), bp.fpp())?;
+                    for v in &dict.values {
+                        sbbf.insert(*v);
+                    }
+                    sbbf.fold_to_target_fpp(bp.fpp());
+                    Some(sbbf)
+                }
+                _ => None,
+            };
+            let close = ColumnCloseResult {
+                bytes_written: sink.bytes_written() as u64,
+                rows_written: dict.rows as u64,
+                metadata: meta.build()?,
+                bloom_filter,
+                column_index: index.valid().then(|| index.build()).transpose()?,
+                offset_index: (!props.offset_index_disabled()).then(|| offsets.build()),
+            };
+            let bytes = Bytes::from(sink.into_inner()?);
+            Ok(Some(EncodedChunk { bytes, close }))
+        }
     }
 }
 
-fn encode(
-    encoder: &mut Encoder,
-    descr: &ColumnDescPtr,
-    props: &WriterProperties,
-    parts: &[ArrayRef],
-) -> Result<Option<EncodedChunk>, ParquetError> {
-    let path = descr.path();
-    let level = match props.compression(path) {
-        Compression::ZSTD(level) => Some(level.compression_level()),
-        Compression::UNCOMPRESSED => None,
-        _ => return Ok(None),
-    };
-    if !props.dictionary_enabled(path)
-        || props.statistics_enabled(path) == EnabledStatistics::None
-        || descr.max_rep_level() != 0
-        || descr.max_def_level() > 1
-    {
-        return Ok(None);
-    }
-    let Some(dict) = Dictionary::build(parts)? else {
-        return Ok(None);
-    };
-    let limit = props
-        .column_index_truncate_length()
-        .unwrap_or(usize::MAX)
-        .min(props.statistics_truncate_length().unwrap_or(usize::MAX));
-    if dict.values.iter().any(|v| v.len() > limit)
-        || dict.plain_len() > props.column_dictionary_page_size_limit(path)
-    {
-        return Ok(None);
-    }
-    if descr.max_def_level() == 0 && dict.nulls > 0 {
-        return Err(ParquetError::General(format!(
-            "column {path} is required but holds {} nulls",
-            dict.nulls
-        )));
-    }
-    let mut compress = |raw: Vec<u8>| -> Result<(Bytes, usize), ParquetError> {
-        let n = raw.len();
-        Ok(match level {
-            Some(l) => (
-                Bytes::from(
-                    encoder
-                        .compressor(l)?
-                        .compress(&raw)
-                        .map_err(|e| ParquetError::General(format!("zstd: {e}")))?,
-                ),
-                n,
-            ),
-            None => (Bytes::from(raw), n),
-        })
-    };
-
-    let mut sink = TrackedWrite::new(Vec::<u8>::new());
-    let mut specs = Vec::new();
-    {
-        let mut pages = SerializedPageWriter::new(&mut sink);
-        let (buf, raw) = compress(dict.plain())?;
-        let dict_page = Page::DictionaryPage {
-            buf,
-            num_values: dict.values.len() as u32,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
-        };
-        specs.push(pages.write_page(CompressedPage::new(dict_page, raw))?);
-
-        let page_rows = props.column_data_page_row_count_limit(path).max(1);
-        let nullable = descr.max_def_level() == 1;
-        let width = bits_for(dict.values.len().saturating_sub(1) as u64);
-        let mut index = ColumnIndexBuilder::new(descr.physical_type());
-        let mut offsets = OffsetIndexBuilder::new();
-        let mut order = Order::default();
-        let mut seen = vec![u32::MAX; dict.values.len()];
-        let mut start = 0;
-        let mut page_no = 0u32;
-        while start < dict.rows {
-            let end = (start + page_rows).min(dict.rows);
-            let rows = &dict.ids[start..end];
-            let mut raw = Vec::new();
-            let valid: Vec<u32>;
-            let ids = if dict.nulls == 0 {
-                rows
-            } else {
-                valid = rows.iter().copied().filter(|&id| id != NULL).collect();
-                &valid[..]
-            };
-            if nullable {
-                let mut levels = Vec::new();
-                if ids.len() == rows.len() {
-                    uleb128((rows.len() as u64) << 1, &mut levels);
-                    levels.push(1);
-                } else {
-                    let flags: Vec<u32> = rows.iter().map(|&id| u32::from(id != NULL)).collect();
-                    encode_hybrid(&flags, 1, &mut levels);
-                }
-                raw.extend_from_slice(&(levels.len() as u32).to_le_bytes());
-                raw.extend_from_slice(&levels);
-            }
-            raw.push(width);
-            encode_hybrid(ids, width, &mut raw);
-
-            let mut min: Option<&[u8]> = None;
-            let mut max: Option<&[u8]> = None;
-            for &id in ids {
-                if seen[id as usize] != page_no {
-                    seen[id as usize] = page_no;
-                    let v = dict.values[id as usize];
-                    if min.is_none_or(|m| v < m) {
-                        min = Some(v);
-                    }
-                    if max.is_none_or(|m| v > m) {
-                        max = Some(v);
-                    }
-                }
-            }
-            let nulls = ((end - start) - ids.len()) as i64;
-            match (min, max) {
-                (Some(a), Some(b)) => {
-                    order.page(a, b);
-                    index.append(false, a.to_vec(), b.to_vec(), nulls, None);
-                }
-                _ => index.append(true, Vec::new(), Vec::new(), nulls, None),
-            }
-
-            let (buf, raw_len) = compress(raw)?;
-            let page = Page::DataPage {
-                buf,
-                num_values: (end - start) as u32,
-                encoding: Encoding::RLE_DICTIONARY,
-                def_level_encoding: Encoding::RLE,
-                rep_level_encoding: Encoding::RLE,
-                statistics: None,
-            };
-            let spec = pages.write_page(CompressedPage::new(page, raw_len))?;
-            offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-            offsets.append_row_count((end - start) as i64);
-            specs.push(spec);
-            start = end;
-            page_no += 1;
-        }
-        pages.close()?;
-        index.set_boundary_order(order.finish());
-
-        let data_pages = (specs.len() - 1) as i32;
-        let mut meta = ColumnChunkMetaData::builder(descr.clone())
-            .set_compression(props.compression(path))
-            .set_encodings_mask(EncodingMask::new_from_encodings(
-                [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY].iter(),
-            ))
-            .set_page_encoding_stats(vec![
-                PageEncodingStats {
-                    page_type: PageType::DICTIONARY_PAGE,
-                    encoding: Encoding::PLAIN,
-                    count: 1,
-                },
-                PageEncodingStats {
-                    page_type: PageType::DATA_PAGE,
-                    encoding: Encoding::RLE_DICTIONARY,
-                    count: data_pages,
-                },
-            ])
-            .set_total_compressed_size(specs.iter().map(|s| s.compressed_size as i64).sum())
-            .set_total_uncompressed_size(specs.iter().map(|s| s.uncompressed_size as i64).sum())
-            .set_num_values(dict.rows as i64)
-            .set_dictionary_page_offset(Some(specs[0].offset as i64))
-            .set_data_page_offset(specs.get(1).map_or(0, |s| s.offset as i64));
-        let (min, max) = dict.min_max();
-        let stats = ValueStatistics::<ByteArray>::new(
-            min.map(|v| ByteArray::from(v.to_vec())),
-            max.map(|v| ByteArray::from(v.to_vec())),
-            None,
-            Some(dict.nulls as u64),
-            false,
-        );
-        meta = meta.set_statistics(Statistics::ByteArray(stats));
-
-        let bloom_filter = match props.bloom_filter_properties(path) {
-            Some(bp) if props.bloom_filter_for_dictionary_encoded_chunks() => {
-                let mut sbbf = Sbbf::new_with_ndv_fpp(bp.ndv(), bp.fpp())?;
-                for v in &dict.values {
-                    sbbf.insert(*v);
-                }
-                sbbf.fold_to_target_fpp(bp.fpp());
-                Some(sbbf)
-            }
-            _ => None,
-        };
-        let close = ColumnCloseResult {
-            bytes_written: sink.bytes_written() as u64,
-            rows_written: dict.rows as u64,
-            metadata: meta.build()?,
-            bloom_filter,
-            column_index: index.valid().then(|| index.build()).transpose()?,
-            offset_index: (!props.offset_index_disabled()).then(|| offsets.build()),
-        };
-        let bytes = Bytes::from(sink.into_inner()?);
-        Ok(Some(EncodedChunk { bytes, close }))
-    }
+/// One encoded data page before compression, and what its index entry records.
+struct DataPage<'a> {
+    raw: Vec<u8>,
+    min_max: Option<(&'a [u8], &'a [u8])>,
+    nulls: i64,
 }
 
 /// The distinct values of a column chunk in first-seen order, and each row as an id.
@@ -303,9 +265,7 @@ impl<'a> Dictionary<'a> {
         };
         let mut by_value: HashMap<&'a [u8], u32> = HashMap::new();
         for part in parts {
-            if !matches!(part.data_type(), DataType::Dictionary(k, v)
-                if **k == DataType::Int32 && **v == DataType::Utf8)
-            {
+            if !is_string_dictionary(part.data_type()) {
                 return Ok(None);
             }
             let array = part.as_dictionary::<Int32Type>();
@@ -354,6 +314,54 @@ impl<'a> Dictionary<'a> {
             }
         }
         Ok(Some(d))
+    }
+
+    /// The rows `range` as a v1 data page: definition levels (when `nullable`), then
+    /// the bit width and the ids. `seen` marks the ids met on page `page_no`, so that
+    /// the page's minimum and maximum cost one comparison per distinct value.
+    fn page(
+        &self,
+        range: Range<usize>,
+        nullable: bool,
+        width: u8,
+        seen: &mut [u32],
+        page_no: u32,
+    ) -> DataPage<'a> {
+        let rows = &self.ids[range];
+        let valid: Vec<u32>;
+        let ids = if self.nulls == 0 {
+            rows
+        } else {
+            valid = rows.iter().copied().filter(|&id| id != NULL).collect();
+            &valid[..]
+        };
+        let mut raw = Vec::new();
+        if nullable {
+            let flags: Vec<u32> = rows.iter().map(|&id| u32::from(id != NULL)).collect();
+            let mut levels = Vec::new();
+            encode_hybrid(&flags, 1, &mut levels);
+            raw.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+            raw.extend_from_slice(&levels);
+        }
+        raw.push(width);
+        encode_hybrid(ids, width, &mut raw);
+
+        let mut min_max: Option<(&'a [u8], &'a [u8])> = None;
+        for &id in ids {
+            if seen[id as usize] != page_no {
+                seen[id as usize] = page_no;
+                let v = self.values[id as usize];
+                min_max = Some(match min_max {
+                    None => (v, v),
+                    Some((a, b)) => (a.min(v), b.max(v)),
+                });
+            }
+        }
+        DataPage {
+            raw,
+            min_max,
+            nulls: (rows.len() - ids.len()) as i64,
+        }
     }
 
     /// Bytes of the PLAIN dictionary page.
@@ -407,6 +415,11 @@ impl<'a> Order<'a> {
             (true, true) => BoundaryOrder::UNORDERED,
         }
     }
+}
+
+/// Whether `t` is the Arrow type this module encodes: strings keyed by `Int32`.
+pub(crate) fn is_string_dictionary(t: &DataType) -> bool {
+    matches!(t, DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8)
 }
 
 /// Bits needed to store `max`.

@@ -31,7 +31,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
 use super::ArchiveError;
 use super::config::ParquetSettings;
@@ -286,6 +286,8 @@ struct GroupWriter {
     leaves: Vec<Range<usize>>,
     /// Fields that `dict_chunk` may encode.
     held: Vec<bool>,
+    /// The Parquet leaf columns.
+    descrs: Vec<ColumnDescPtr>,
     max_rows: usize,
     group: Option<Group>,
     groups: usize,
@@ -321,6 +323,7 @@ impl GroupWriter {
         let props = Arc::new(props);
         let file = SerializedFileWriter::new(out, parquet.root_schema_ptr(), Arc::clone(&props))?;
         let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&schema));
+        let descrs = parquet.columns().to_vec();
         let mut leaves = vec![0..0; schema.fields().len()];
         for leaf in 0..parquet.num_columns() {
             let root = parquet.get_column_root_idx(leaf);
@@ -335,11 +338,7 @@ impl GroupWriter {
             .fields()
             .iter()
             .zip(&leaves)
-            .map(|(f, l)| {
-                l.len() == 1
-                    && matches!(f.data_type(), DataType::Dictionary(k, v)
-                        if **k == DataType::Int32 && **v == DataType::Utf8)
-            })
+            .map(|(f, l)| l.len() == 1 && dict_chunk::is_string_dictionary(f.data_type()))
             .collect();
         Ok(GroupWriter {
             file,
@@ -348,6 +347,7 @@ impl GroupWriter {
             props,
             leaves,
             held,
+            descrs,
             max_rows,
             group: None,
             groups: 0,
@@ -358,6 +358,8 @@ impl GroupWriter {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
         let mut at = 0;
         while at < batch.num_rows() {
+            // Writers for every leaf, the held ones included: a held column that
+            // `dict_chunk` turns down at the end of the group is written through its own.
             let group = match self.group.take() {
                 Some(g) => g,
                 None => Group {
@@ -395,15 +397,14 @@ impl GroupWriter {
         let Some(mut group) = self.group.take() else {
             return Ok(());
         };
-        let descrs = self.file.schema_descr().columns().to_vec();
-        let mut chunks = Vec::with_capacity(descrs.len());
+        let mut chunks = Vec::with_capacity(self.descrs.len());
         for (i, field) in self.schema.fields().iter().enumerate() {
             let leaves = self.leaves[i].clone();
             if self.held[i] {
                 let parts = std::mem::take(&mut group.parts[i]);
-                if let Some(c) = self
-                    .encoder
-                    .encode(&descrs[leaves.start], &self.props, &parts)?
+                if let Some(c) =
+                    self.encoder
+                        .encode(&self.descrs[leaves.start], &self.props, &parts)?
                 {
                     chunks.push(Chunk::Encoded(c));
                     continue;

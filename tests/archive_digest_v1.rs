@@ -138,10 +138,13 @@ fn a_day_rewritten_with_the_same_rows_agrees_with_its_version_1_rollup() {
         let locs = a.locations(kind, d);
         assert_eq!(locs.len(), 2);
         let (daily, weekly) = (&locs[0], &locs[1]);
-        assert_eq!((daily.digest_version, weekly.digest_version), (2, 1));
+        assert_eq!(
+            (daily.digest_version, weekly.digest_version),
+            (Version::CURRENT.number(), 1)
+        );
         assert_ne!(
             daily.digest, old[i],
-            "{kind}: the daily is digested anew, at v2"
+            "{kind}: the daily is digested anew, at the current version"
         );
         assert_eq!(weekly.digest, old[i]);
         assert!(daily.seq > weekly.seq);
@@ -224,9 +227,9 @@ fn a_day_rewritten_with_other_rows_makes_its_version_1_rollup_stale() {
         v.contains(&(
             "findings/weekly/year=2026/week=15/part-0.parquet".into(),
             "2026-04-06".into(),
-            2
+            Version::CURRENT.number()
         )),
-        "the rebuilt weekly copies the v2 daily: {v:?}"
+        "the rebuilt weekly copies the current-version daily: {v:?}"
     );
 }
 
@@ -242,14 +245,18 @@ fn late_logs_merge_into_a_version_1_archive_as_into_a_new_one() {
     let r = deep(&root);
     assert!(r.ok(), "{:?}", r.problems);
     assert!(r.notes.is_empty(), "{:?}", r.notes);
-    // The new day is digested at v2; the weekly copies each day at its daily's version.
+    // The new day is digested at the current version; the weekly copies each day at its
+    // daily's version.
     let v: BTreeMap<_, _> = versions(&root)
         .into_iter()
         .map(|(p, d, n)| ((p, d), n))
         .collect();
     let events_weekly = "events/weekly/year=2026/week=15/part-0.parquet".to_owned();
     assert_eq!(v[&(events_weekly.clone(), "2026-04-06".into())], 1);
-    assert_eq!(v[&(events_weekly, "2026-04-07".into())], 2);
+    assert_eq!(
+        v[&(events_weekly, "2026-04-07".into())],
+        Version::CURRENT.number()
+    );
 
     // The same logs into a new archive: the same rows at every level.
     let fresh = dir.path().join("fresh");
@@ -264,7 +271,8 @@ fn late_logs_merge_into_a_version_1_archive_as_into_a_new_one() {
     let mut a = Archive::open_write(&fresh, None).unwrap();
     a.rollup(day("2026-04-13")).unwrap();
     drop(a);
-    assert!(versions(&fresh).iter().all(|(_, _, n)| *n == 2));
+    let current = Version::CURRENT.number();
+    assert!(versions(&fresh).iter().all(|(_, _, n)| *n == current));
     assert_eq!(contents(&root), contents(&fresh));
 }
 

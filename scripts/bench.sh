@@ -106,6 +106,10 @@ mbs() { python3 -c "print(f'{$BYTES / 1e6 / $1:.0f}')"; }
 {
     echo "# tenken vs DuckDB — $(date -u +%F) — $(nproc) cores — input $((BYTES / 1048576)) MiB UTF-8 CSV"
     echo
+    # pip installs the newest DuckDB, and its speed changes between releases: a ratio means
+    # little without the version it was taken against.
+    echo "tenken $(git rev-parse --short HEAD 2>/dev/null || echo unknown), DuckDB $(python3 -c 'import duckdb; print(duckdb.__version__)')."
+    echo
     echo "Median of $REPEAT interleaved runs by CPU time; the spread is the range of CPU times;"
     echo "peak RSS is the highest of the runs."
     echo

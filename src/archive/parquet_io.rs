@@ -641,6 +641,7 @@ pub(crate) fn footer_rows(path: &Path) -> Result<u64, ArchiveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::Level;
     use arrow_array::types::Int32Type;
     use arrow_array::{DictionaryArray, Int32Array, Int64Array, StringArray};
     use arrow_schema::Field;
@@ -954,5 +955,79 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("required"), "{err}");
+    }
+
+    /// Two days written with `PartWriter` into one file, the first at `first`, the
+    /// second at `second`; their manifest records as the store would see them.
+    fn two_days(
+        dir: &Path,
+        name: &str,
+        versions: [Version; 2],
+        days: [&[RecordBatch]; 2],
+    ) -> Vec<super::super::store::DayLoc> {
+        let path = dir.join(name);
+        let period = Period::Day(crate::time::parse_day("2026-04-06").unwrap());
+        let mut w = PartWriter::create(
+            &path,
+            Kind::Events,
+            period,
+            &schema(),
+            &ParquetSettings::default(),
+        )
+        .unwrap();
+        let mut offset = 0;
+        let mut locs = Vec::new();
+        for (i, (version, batches)) in versions.into_iter().zip(days).enumerate() {
+            let day = crate::time::parse_day(&format!("2026-04-0{}", 6 + i)).unwrap();
+            w.begin_day(day, version).unwrap();
+            for b in batches {
+                w.write(b).unwrap();
+            }
+            let d = w.end_day().unwrap();
+            locs.push(super::super::store::DayLoc {
+                path: name.to_owned(),
+                level: Level::Daily,
+                offset,
+                rows: d.rows,
+                digest: d.digest.clone(),
+                digest_version: d.digest_version,
+                seq: 1,
+            });
+            offset += d.rows;
+        }
+        w.finish().unwrap();
+        locs
+    }
+
+    #[test]
+    fn days_digested_at_versions_2_and_3_compare_by_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = batches(&[700, 2000]);
+        let b = batches(&[1500]);
+        let (v2, v3) = (Version::V2, Version::V3);
+        // The same two days, the first stored at v2 in one file and at v3 in the other.
+        let old = two_days(dir.path(), "old.parquet", [v2, v2], [&a, &b]);
+        let new = two_days(dir.path(), "new.parquet", [v3, v3], [&a, &b]);
+        assert_eq!((old[0].digest_version, new[0].digest_version), (2, 3));
+        assert_ne!(old[0].digest, new[0].digest);
+        let open = |loc: &super::super::store::DayLoc| {
+            let p = dir.path().join(&loc.path);
+            let f = File::open(&p).unwrap();
+            Ok((p, f))
+        };
+        let same = |x, y| super::super::store::same_rows(dir.path(), x, y, open).unwrap();
+        for d in 0..2 {
+            assert!(same(&old[d], &new[d]), "day {d}");
+            assert!(same(&new[d], &old[d]), "day {d}, the other way round");
+        }
+        // The same rows in another order: the older side, re-digested, tells them apart.
+        let (a1, b0) = (&a[1], &b[0]);
+        let moved = [a1.slice(0, 700), a[0].clone(), a1.slice(700, 1300)];
+        let turned = [b0.slice(750, 750), b0.slice(0, 750)];
+        let swapped = two_days(dir.path(), "swapped.parquet", [v3, v3], [&moved, &turned]);
+        assert_eq!(swapped[0].rows, old[0].rows);
+        assert_eq!(swapped[1].rows, old[1].rows);
+        assert!(!same(&old[0], &swapped[0]));
+        assert!(!same(&old[1], &swapped[1]));
     }
 }

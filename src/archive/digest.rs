@@ -148,7 +148,7 @@ impl Hasher {
     }
 }
 
-/// Hex SHA-256.
+/// Lowercase hex of a hash.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -317,7 +317,7 @@ pub fn digest_batches_with<'a>(
 }
 
 /// The encoded values go to the column's hasher through a fixed buffer, hashed each time
-/// it fills: SHA-256 does not care how its input is split, and a whole column's encoding
+/// it fills: neither hash cares how its input is split, and a whole column's encoding
 /// (tens of MB for a day's `detail`) would otherwise be a fresh allocation per file. The
 /// buffer is written at a cursor, so a value costs one bounds check and its copies.
 struct Sink<'a> {

@@ -185,11 +185,11 @@ fn is_bytes(dt: &DataType) -> bool {
 
 /// The type text of a column in a version's digest.
 fn type_text(version: Version, dt: &DataType) -> String {
-    match (version, dt) {
-        (v2, DataType::Dictionary(_, v)) if v2.compact() && is_bytes(v) => {
+    match dt {
+        DataType::Dictionary(_, v) if version.compact() && is_bytes(v) => {
             format!("Dictionary<{}>", logical_type(v))
         }
-        (v2, DataType::List(f) | DataType::LargeList(f)) if v2.compact() => {
+        DataType::List(f) | DataType::LargeList(f) if version.compact() => {
             format!("List<{}>", type_text(version, f.data_type()))
         }
         _ => logical_type(dt),
@@ -1060,35 +1060,34 @@ mod tests {
         Sha256::digest(bytes).into()
     }
 
-    fn final_v2(rows: u64, columns: &[(&str, &str, [u8; 32])]) -> String {
-        let mut h = Sha256::new();
-        h.update(b"tenken-day-digest-v2\n");
-        h.update(rows.to_le_bytes());
-        h.update((columns.len() as u64).to_le_bytes());
+    /// The outer hash as documented, over its whole input at once: both hashes give the
+    /// same result however their input is fed.
+    fn outer(
+        tag: &[u8],
+        rows: u64,
+        columns: &[(&str, &str, [u8; 32])],
+        hash: fn(&[u8]) -> [u8; 32],
+    ) -> String {
+        let mut text = tag.to_vec();
+        text.extend_from_slice(&rows.to_le_bytes());
+        text.extend_from_slice(&(columns.len() as u64).to_le_bytes());
         for (name, ty, col) in columns {
-            h.update(name.as_bytes());
-            h.update([0]);
-            h.update(ty.as_bytes());
-            h.update([0]);
-            h.update(col);
+            text.extend_from_slice(name.as_bytes());
+            text.push(0);
+            text.extend_from_slice(ty.as_bytes());
+            text.push(0);
+            text.extend_from_slice(col);
         }
-        hex(&h.finalize())
+        hex(&hash(&text))
+    }
+
+    fn final_v2(rows: u64, columns: &[(&str, &str, [u8; 32])]) -> String {
+        outer(b"tenken-day-digest-v2\n", rows, columns, sha)
     }
 
     /// Version 3's outer hash, with the `blake3` crate directly.
     fn final_v3(rows: u64, columns: &[(&str, &str, [u8; 32])]) -> String {
-        let mut h = blake3::Hasher::new();
-        h.update(b"tenken-day-digest-v3\n");
-        h.update(&rows.to_le_bytes());
-        h.update(&(columns.len() as u64).to_le_bytes());
-        for (name, ty, col) in columns {
-            h.update(name.as_bytes());
-            h.update(&[0]);
-            h.update(ty.as_bytes());
-            h.update(&[0]);
-            h.update(col);
-        }
-        hex(h.finalize().as_bytes())
+        outer(b"tenken-day-digest-v3\n", rows, columns, blake)
     }
 
     fn blake(bytes: &[u8]) -> [u8; 32] {

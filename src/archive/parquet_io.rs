@@ -642,6 +642,7 @@ pub(crate) fn footer_rows(path: &Path) -> Result<u64, ArchiveError> {
 mod tests {
     use super::*;
     use crate::archive::Level;
+    use crate::archive::store::{DayLoc, same_rows};
     use arrow_array::types::Int32Type;
     use arrow_array::{DictionaryArray, Int32Array, Int64Array, StringArray};
     use arrow_schema::Field;
@@ -964,7 +965,7 @@ mod tests {
         name: &str,
         versions: [Version; 2],
         days: [&[RecordBatch]; 2],
-    ) -> Vec<super::super::store::DayLoc> {
+    ) -> Vec<DayLoc> {
         let path = dir.join(name);
         let period = Period::Day(crate::time::parse_day("2026-04-06").unwrap());
         let mut w = PartWriter::create(
@@ -984,7 +985,7 @@ mod tests {
                 w.write(b).unwrap();
             }
             let d = w.end_day().unwrap();
-            locs.push(super::super::store::DayLoc {
+            locs.push(DayLoc {
                 path: name.to_owned(),
                 level: Level::Daily,
                 offset,
@@ -1010,12 +1011,12 @@ mod tests {
         let new = two_days(dir.path(), "new.parquet", [v3, v3], [&a, &b]);
         assert_eq!((old[0].digest_version, new[0].digest_version), (2, 3));
         assert_ne!(old[0].digest, new[0].digest);
-        let open = |loc: &super::super::store::DayLoc| {
+        let open = |loc: &DayLoc| {
             let p = dir.path().join(&loc.path);
             let f = File::open(&p).unwrap();
             Ok((p, f))
         };
-        let same = |x, y| super::super::store::same_rows(dir.path(), x, y, open).unwrap();
+        let same = |x, y| same_rows(dir.path(), x, y, open).unwrap();
         for d in 0..2 {
             assert!(same(&old[d], &new[d]), "day {d}");
             assert!(same(&new[d], &old[d]), "day {d}, the other way round");

@@ -488,13 +488,14 @@ impl DayStore {
                 tie.sort_by(full);
             }
         }
-        let ids: Vec<&str> = order
-            .iter()
-            .map(|&(_, bi, r)| cols[bi as usize].1.value(r as usize))
-            .collect();
-        let repeated = repeated_ids(&ids);
+        let id = |pos: usize| {
+            let (_, bi, r) = order[pos];
+            cols[bi as usize].1.value(r as usize)
+        };
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let repeated = repeated_ids(order.len(), id, |id| hasher.hash_one(id));
         let mut picks: Vec<(u32, u32)> = Vec::with_capacity(order.len());
-        for (&(_, bi, r), &again) in order.iter().zip(&repeated) {
+        for (&(_, bi, r), again) in order.iter().zip(repeated) {
             if !again {
                 picks.push((bi, r));
             }
@@ -642,47 +643,66 @@ impl DayEvents {
     }
 }
 
-/// For each id, whether an earlier one (by position) is the same: the rows a day drops.
+/// For each of the ids `id(0) .. id(n)`, whether an earlier one is the same: the rows a
+/// day drops. Any hash gives the same answer (equal hashes are only candidates), so
+/// tests can make every id collide.
 ///
 /// A hash set of the day's ids missed the cache on nearly every insert (the table is
-/// several MB) and was most of a day's assembly. Instead each id's hash and position are
-/// partitioned by the hash's top bits into buckets small enough for the cache, each
-/// bucket is sorted, and only ids whose hashes are equal are compared.
-fn repeated_ids(ids: &[&str]) -> Vec<bool> {
-    const BITS: u32 = 10;
-    // Any seed gives the same answer: equal hashes are only candidates.
-    let hasher = hashbrown::DefaultHashBuilder::default();
-    let keyed: Vec<(u64, u32)> = ids
-        .iter()
-        .enumerate()
-        .map(|(pos, id)| (hasher.hash_one(id), pos as u32))
-        .collect();
-    let bucket = |h: u64| (h >> (64 - BITS)) as usize;
-    let mut starts = vec![0usize; (1 << BITS) + 1];
-    for &(h, _) in &keyed {
+/// several MB), and sorting buckets of hashes instead still cost a comparison sort. So
+/// each id's hash and position are partitioned by the hash's top bits into buckets of a
+/// few hundred, and each bucket is deduplicated through a small open-addressing table
+/// (indexed by the hash's low bits) that stays in the L1 cache.
+fn repeated_ids<'a>(
+    n: usize,
+    id: impl Fn(usize) -> &'a str,
+    hash: impl Fn(&str) -> u64,
+) -> Vec<bool> {
+    // Buckets of about 256 ids on average.
+    let bits = (usize::BITS - (n >> 8).leading_zeros()).min(16);
+    let bucket = |h: u64| h.checked_shr(u64::BITS - bits).unwrap_or(0) as usize;
+    let hashes: Vec<u64> = (0..n).map(|pos| hash(id(pos))).collect();
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for &h in &hashes {
         starts[bucket(h) + 1] += 1;
     }
-    for b in 0..1 << BITS {
+    for b in 0..1 << bits {
         starts[b + 1] += starts[b];
     }
+    // Scattered in position order, so every bucket lists its ids by position.
     let mut next = starts.clone();
-    let mut parted = vec![(0u64, 0u32); keyed.len()];
-    for &(h, pos) in &keyed {
+    let mut parted = vec![(0u64, 0u32); n];
+    for (pos, &h) in hashes.iter().enumerate() {
         let b = bucket(h);
-        parted[next[b]] = (h, pos);
+        parted[next[b]] = (h, pos as u32);
         next[b] += 1;
     }
-    drop(keyed);
-    let mut repeated = vec![false; ids.len()];
-    for b in 0..1 << BITS {
-        let part = &mut parted[starts[b]..starts[b + 1]];
-        // By hash, then position: within a run of equal hashes the first of each id
-        // comes first and is the one kept.
-        part.sort_unstable();
-        for run in part.chunk_by(|a, b| a.0 == b.0) {
-            for (k, &(_, pos)) in run.iter().enumerate().skip(1) {
-                let id = ids[pos as usize];
-                repeated[pos as usize] = run[..k].iter().any(|&(_, p)| ids[p as usize] == id);
+    drop(hashes);
+    const EMPTY: u32 = u32::MAX;
+    let mut repeated = vec![false; n];
+    let mut table: Vec<u32> = Vec::new();
+    for b in 0..1 << bits {
+        let part = &parted[starts[b]..starts[b + 1]];
+        // At most half full, so every probe ends at an empty slot soon.
+        let size = (part.len() * 2).next_power_of_two();
+        let mask = size - 1;
+        table.clear();
+        table.resize(size, EMPTY);
+        // Only the first of each id goes into the table: a later copy finds it.
+        for (k, &(h, pos)) in part.iter().enumerate() {
+            let this = id(pos as usize);
+            let mut slot = h as usize & mask;
+            loop {
+                let e = table[slot];
+                if e == EMPTY {
+                    table[slot] = k as u32;
+                    break;
+                }
+                let (eh, ep) = part[e as usize];
+                if eh == h && id(ep as usize) == this {
+                    repeated[pos as usize] = true;
+                    break;
+                }
+                slot = (slot + 1) & mask;
             }
         }
     }
@@ -825,25 +845,42 @@ mod tests {
         assert_eq!(terminals(&batch), ["T2", "T1", "T3"]);
     }
 
+    fn repeated_by(ids: &[&str], hash: impl Fn(&str) -> u64) -> Vec<bool> {
+        repeated_ids(ids.len(), |i| ids[i], hash)
+    }
+
+    fn repeated(ids: &[&str]) -> Vec<bool> {
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        repeated_by(ids, |id| hasher.hash_one(id))
+    }
+
     #[test]
     fn repeated_ids_are_the_later_copies() {
         let ids = ["b", "a", "b", "c", "a", "a", "d"];
         assert_eq!(
-            repeated_ids(&ids),
+            repeated(&ids),
             [false, false, true, false, true, true, false]
         );
-        assert!(repeated_ids(&[]).is_empty());
+        assert!(repeated(&[]).is_empty());
     }
 
     proptest::proptest! {
         #[test]
         fn repeated_ids_agree_with_a_hash_set(
-            ids in proptest::collection::vec("[a-c]{0,3}", 0..400),
+            ids in proptest::collection::vec("[a-d]{0,4}", 0..3000),
         ) {
             let ids: Vec<&str> = ids.iter().map(|s| s.as_str()).collect();
             let mut seen = std::collections::HashSet::new();
             let expected: Vec<bool> = ids.iter().map(|id| !seen.insert(*id)).collect();
-            proptest::prop_assert_eq!(repeated_ids(&ids), expected);
+            proptest::prop_assert_eq!(&repeated(&ids), &expected);
+            // Every id in one bucket and one probe chain: equal hashes must not be
+            // taken for equal ids. Hashes that agree in their top bits only (one
+            // bucket), or in their low bits only (one chain per bucket).
+            let few = ids.len().min(300);
+            let (ids, expected) = (&ids[..few], expected[..few].to_vec());
+            proptest::prop_assert_eq!(&repeated_by(ids, |_| 7), &expected);
+            proptest::prop_assert_eq!(&repeated_by(ids, |id| (id.len() as u64) << 60), &expected);
+            proptest::prop_assert_eq!(&repeated_by(ids, |id| id.len() as u64), &expected);
         }
     }
 

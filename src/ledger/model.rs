@@ -1199,6 +1199,23 @@ mod tests {
         }
     }
 
+    /// Request rows from (number, received on, target) triples, named by `name` and `code`.
+    fn request_forms<N: Copy>(
+        rows: &[(N, Day, Option<u8>)],
+        name: impl Fn(N) -> String,
+        code: impl Fn(u8) -> String,
+    ) -> Vec<RequestForm> {
+        rows.iter()
+            .map(|&(n, d, t)| RequestForm {
+                request_no: name(n),
+                received_on: d,
+                kind: RequestKind::Request,
+                business_code: None,
+                target_code: t.map(&code),
+            })
+            .collect()
+    }
+
     proptest::proptest! {
         #[test]
         fn flat_register_answers_as_the_rows(
@@ -1213,16 +1230,7 @@ mod tests {
             let name = |n: u8| if long { format!("REQ-{n}-{}", "x".repeat(30)) } else { format!("R{n}") };
             // Codes that are not 11 digits exercise the unpacked targets.
             let code = |t: u8| if odd && t == 2 { format!("C{t}") } else { format!("0000000000{t}") };
-            let forms: Vec<RequestForm> = rows
-                .iter()
-                .map(|&(n, d, t)| RequestForm {
-                    request_no: name(n),
-                    received_on: d,
-                    kind: RequestKind::Request,
-                    business_code: None,
-                    target_code: t.map(code),
-                })
-                .collect();
+            let forms = request_forms(&rows, name, code);
             let reqs = Requests::from_rows(forms.clone());
             let t = target.map(code);
             proptest::prop_assert_eq!(reqs.check(&name(no), t.as_deref(), day), brute_check(&forms, &name(no), t.as_deref(), day));
@@ -1239,16 +1247,7 @@ mod tests {
         ) {
             let name = |n: u16| if n.is_multiple_of(3) { format!("REQ-{n}-{}", "x".repeat(20)) } else { format!("R{n}") };
             let code = |t: u8| format!("0000000000{t}");
-            let forms: Vec<RequestForm> = rows
-                .iter()
-                .map(|&(n, d, t)| RequestForm {
-                    request_no: name(n),
-                    received_on: d,
-                    kind: RequestKind::Request,
-                    business_code: None,
-                    target_code: t.map(code),
-                })
-                .collect();
+            let forms = request_forms(&rows, name, code);
             let reqs = Requests::from_rows(forms.clone());
             let t = target.map(code);
             let names: Vec<String> = (0..310).map(name).collect();

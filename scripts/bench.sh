@@ -102,6 +102,16 @@ PY
 done
 
 ratio() { python3 -c "print(f'{$1 / $2:.1f}')"; }
+# The same ratio taken within each round (both runs minutes apart, not a whole run), as
+# the range over rounds: how far the VM's drift moves a ratio within one run.
+rounds() { # numerator name, denominator name
+    python3 - "${RUNS[$1]}" "${RUNS[$2]}" <<'PY'
+import sys
+cpu = [[float(r.split()[0]) for r in a.split(";") if r.strip()] for a in sys.argv[1:3]]
+rs = sorted(n / d for n, d in zip(*cpu))
+print(f"{rs[0]:.1f}–{rs[-1]:.1f}" if len(rs) > 1 else f"{rs[0]:.1f}")
+PY
+}
 mbs() { python3 -c "print(f'{$BYTES / 1e6 / $1:.0f}')"; }
 {
     echo "# tenken vs DuckDB — $(date -u +%F) — $(nproc) cores — input $((BYTES / 1048576)) MiB UTF-8 CSV"
@@ -122,6 +132,9 @@ mbs() { python3 -c "print(f'{$BYTES / 1e6 / $1:.0f}')"; }
     echo "CPU ratios (DuckDB ÷ tenken): load vs scan $(ratio "${CPU[duckdb load]}" "${CPU[tenken scan utf8]}")×," \
         "rules vs scan $(ratio "${CPU[duckdb rules]}" "${CPU[tenken scan utf8]}")×," \
         "ingest vs ingest $(ratio "${CPU[duckdb ingest]}" "${CPU[tenken ingest]}")×."
+    echo "The same ratios round by round: load vs scan $(rounds "duckdb load" "tenken scan utf8")×," \
+        "rules vs scan $(rounds "duckdb rules" "tenken scan utf8")×," \
+        "ingest vs ingest $(rounds "duckdb ingest" "tenken ingest")×."
     echo "CP932 and gzip vs UTF-8 (tenken scan CPU): $(ratio "${CPU[tenken scan cp932]}" "${CPU[tenken scan utf8]}")×," \
         "$(ratio "${CPU[tenken scan gzip]}" "${CPU[tenken scan utf8]}")×."
 } | tee "$OUT"

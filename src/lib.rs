@@ -28,9 +28,20 @@
 //! * [`scan`] and [`nightly`] wire the stages into the `scan` and `ingest` commands;
 //!   [`synth`] (`tenken gen`) writes synthetic data sets.
 
-// Outside tests an `unwrap` or `expect` is a crash a user's input can trigger: errors
-// are returned instead, naming the file, line and value (`cargo clippy` enforces it).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// Outside tests an `unwrap`, `expect`, `panic!` or `unreachable!` is a crash a user's
+// input can trigger: errors are returned instead, naming the file, line and value
+// (`cargo clippy` enforces it).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 pub mod archive;
 pub mod days;

@@ -1,8 +1,19 @@
 //! The `tenken` command line. Parsing flags and turning errors into exit statuses is all
 //! that happens here; every subcommand is a library function.
 
-// As in the library: no `unwrap` or `expect` outside tests (`cargo clippy` enforces it).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// As in the library: no `unwrap`, `expect` or panicking macro outside tests (`cargo
+// clippy` enforces it).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 use std::process::ExitCode;
 

@@ -34,6 +34,7 @@ use arrow_array::{
 use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
+use crate::buckets;
 use crate::detect::DayRows;
 use crate::ingest::dates::DaySpan;
 use crate::normalize::schema::{col, event_schema};
@@ -657,31 +658,17 @@ fn repeated_ids<'a>(
     id: impl Fn(usize) -> &'a str,
     hash: impl Fn(&str) -> u64,
 ) -> Vec<bool> {
-    // Buckets of about 256 ids on average.
-    let bits = (usize::BITS - (n >> 8).leading_zeros()).min(16);
-    let bucket = |h: u64| h.checked_shr(u64::BITS - bits).unwrap_or(0) as usize;
-    let hashes: Vec<u64> = (0..n).map(|pos| hash(id(pos))).collect();
-    let mut starts = vec![0usize; (1 << bits) + 1];
-    for &h in &hashes {
-        starts[bucket(h) + 1] += 1;
-    }
-    for b in 0..1 << bits {
-        starts[b + 1] += starts[b];
-    }
-    // Scattered in position order, so every bucket lists its ids by position.
-    let mut next = starts.clone();
-    let mut parted = vec![(0u64, 0u32); n];
-    for (pos, &h) in hashes.iter().enumerate() {
-        let b = bucket(h);
-        parted[next[b]] = (h, pos as u32);
-        next[b] += 1;
-    }
-    drop(hashes);
+    // Buckets of about 256 ids on average, each listing its ids by position.
+    let bits = buckets::bits_for(n, 8);
+    let keyed: Vec<(u64, u32)> = (0..n).map(|pos| (hash(id(pos)), pos as u32)).collect();
+    let (parted, starts) = buckets::scatter(keyed, 1 << bits, |&(h, _)| buckets::top(h, bits));
     const EMPTY: u32 = u32::MAX;
     let mut repeated = vec![false; n];
     let mut table: Vec<u32> = Vec::new();
-    for b in 0..1 << bits {
-        let part = &parted[starts[b]..starts[b + 1]];
+    for w in starts.windows(2) {
+        let Some(part) = parted.get(w[0]..w[1]) else {
+            continue;
+        };
         // At most half full, so every probe ends at an empty slot soon.
         let size = (part.len() * 2).next_power_of_two();
         let mask = size - 1;

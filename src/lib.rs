@@ -44,6 +44,7 @@
 )]
 
 pub mod archive;
+pub(crate) mod buckets;
 pub mod days;
 pub mod detect;
 pub mod error;

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::buckets;
 use crate::model::RuleId;
 use crate::time::{self, Day};
 
@@ -601,28 +602,9 @@ fn split_number(no: &[u8]) -> Option<(&[u8], u64)> {
 /// only need to meet the register's directory roughly in order to stream through it, and a
 /// full comparison sort of a day's look-ups cost more than the look-ups themselves.
 fn by_top_bits<T: Copy>(items: Vec<(u64, T)>) -> Vec<(u64, T)> {
-    let Some(&fill) = items.first() else {
-        return items;
-    };
-    // About one bucket per item, at most 2^16 buckets (the counts stay in the L2 cache).
-    let bits = (usize::BITS - items.len().leading_zeros()).clamp(1, 16);
-    let shift = u64::BITS - bits;
-    let mut starts = vec![0usize; (1 << bits) + 1];
-    for (m, _) in &items {
-        starts[(m >> shift) as usize + 1] += 1;
-    }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
-    let mut out = vec![fill; items.len()];
-    for item in items {
-        let b = (item.0 >> shift) as usize;
-        if let Some(slot) = out.get_mut(starts[b]) {
-            *slot = item;
-        }
-        starts[b] += 1;
-    }
-    out
+    // About one bucket per item.
+    let bits = buckets::bits_for(items.len(), 0);
+    buckets::scatter(items, 1 << bits, |&(m, _)| buckets::top(m, bits)).0
 }
 
 /// `rows` (in register order) reordered for [`RequestsBuilder::build`]: the packed rows
@@ -631,38 +613,18 @@ fn by_top_bits<T: Copy>(items: Vec<(u64, T)>) -> Vec<(u64, T)> {
 /// a stable scatter by the mix's top bits leaves buckets of a few dozen rows to sort,
 /// and a stable sort keeps register order among rows of one number.
 fn packed_first(rows: Vec<NumberRow>) -> Vec<NumberRow> {
-    let Some(&fill) = rows.first() else {
-        return rows;
-    };
     let is_packed = |n: &NumberRow| n.key & UNPACKED == 0;
-    let packed = rows.iter().filter(|n| is_packed(n)).count();
-    // One bucket per 32 rows or so, at most 2^16 (the counts stay in the L2 cache).
-    let bits = (usize::BITS - (packed >> 5).leading_zeros()).min(16);
-    let bucket = |n: &NumberRow| mix(n.key).checked_shr(u64::BITS - bits).unwrap_or(0) as usize;
-    let mut starts = vec![0usize; (1 << bits) + 1];
-    for n in rows.iter().filter(|n| is_packed(n)) {
-        starts[bucket(n) + 1] += 1;
-    }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
-    let mut next = starts.clone();
-    let mut out = vec![fill; rows.len()];
-    let mut tail = packed;
-    for n in rows {
-        let at = if is_packed(&n) {
-            let b = bucket(&n);
-            next[b] += 1;
-            next[b] - 1
+    // One bucket per 32 packed rows or so, and the arena rows in one bucket after them.
+    let bits = buckets::bits_for(rows.iter().filter(|n| is_packed(n)).count(), 5);
+    let arena = 1 << bits;
+    let (mut out, starts) = buckets::scatter(rows, arena + 1, |n| {
+        if is_packed(n) {
+            buckets::top(mix(n.key), bits)
         } else {
-            tail += 1;
-            tail - 1
-        };
-        if let Some(slot) = out.get_mut(at) {
-            *slot = n;
+            arena
         }
-    }
-    for b in starts.windows(2) {
+    });
+    for b in starts.windows(2).take(arena) {
         if let Some(part) = out.get_mut(b[0]..b[1]) {
             part.sort_by_key(|n| mix(n.key));
         }

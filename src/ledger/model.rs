@@ -613,12 +613,13 @@ fn by_top_bits<T: Copy>(items: Vec<(u64, T)>) -> Vec<(u64, T)> {
 /// a stable scatter by the mix's top bits leaves buckets of a few dozen rows to sort,
 /// and a stable sort keeps register order among rows of one number.
 fn packed_first(rows: Vec<NumberRow>) -> Vec<NumberRow> {
-    let is_packed = |n: &NumberRow| n.key & UNPACKED == 0;
-    // One bucket per 32 packed rows or so, and the arena rows in one bucket after them.
-    let bits = buckets::bits_for(rows.iter().filter(|n| is_packed(n)).count(), 5);
+    // One bucket per 32 rows or so, and the arena rows in one bucket after them. The bucket
+    // count only sizes the buckets (the order is the same for any), so it is taken from
+    // all rows rather than counting the packed ones first.
+    let bits = buckets::bits_for(rows.len(), 5);
     let arena = 1 << bits;
     let (mut out, starts) = buckets::scatter(rows, arena + 1, |n| {
-        if is_packed(n) {
+        if n.key & UNPACKED == 0 {
             buckets::top(mix(n.key), bits)
         } else {
             arena

@@ -7,7 +7,8 @@
 //! days, each file cut into 10,000-row chunks in time order, the files pushed office by
 //! office so that every day is complete only at the end. Two budgets: one that holds
 //! everything, and one of 8 MiB that spills most of it to the temporary folder, as a large
-//! scan does.
+//! scan does. `gather` times only what the archive adds: each day's rows gathered into one
+//! batch in its sorted order.
 
 // The same allocator as the binary, so the numbers are the binary's.
 #[global_allocator]
@@ -121,6 +122,33 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    // The archive's copy of each day: its rows gathered into one sorted batch.
+    g.bench_function("gather", |b| {
+        b.iter_batched(
+            || {
+                let mut store = DayStore::new(DaysOptions {
+                    memory_budget: usize::MAX,
+                    spill_dir: None,
+                });
+                let mut days = Vec::new();
+                if input.iter().all(|batch| store.push(batch).is_ok()) {
+                    while let Ok(Some(day)) = store.pop_first() {
+                        days.push(day);
+                    }
+                }
+                days
+            },
+            |days| {
+                let rows: usize = days
+                    .into_iter()
+                    .filter_map(|day| day.into_batch().ok())
+                    .map(|batch| batch.num_rows())
+                    .sum();
+                black_box(rows)
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 

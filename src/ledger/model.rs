@@ -533,6 +533,9 @@ pub struct RequestsBuilder {
     /// Every row as pushed; `first.next` holds the row's place in register order.
     rows: Vec<NumberRow>,
     prefixes: hashbrown::HashMap<Box<[u8]>, u32>,
+    /// The prefix last looked up and its id: registers list one office's forms of a day
+    /// together, so consecutive numbers mostly share it and skip the hash.
+    last_prefix: Option<(Box<[u8]>, u32)>,
     /// Numbers that do not pack, each as its length (LEB128) then its bytes.
     arena: Vec<u8>,
     odd_targets: Vec<Box<str>>,
@@ -691,14 +694,21 @@ impl RequestsBuilder {
     /// `no` packed, its prefix given an id if it has none yet and ids are left.
     fn pack_new(&mut self, no: &[u8]) -> Option<u64> {
         let (prefix, digits) = split_number(no)?;
-        let id = match self.prefixes.get(prefix) {
-            Some(&id) => id,
-            None if self.prefixes.len() < PREFIX_IDS => {
-                let id = self.prefixes.len() as u32;
-                self.prefixes.insert(prefix.into(), id);
+        let id = match &self.last_prefix {
+            Some((last, id)) if **last == *prefix => *id,
+            _ => {
+                let id = match self.prefixes.get(prefix) {
+                    Some(&id) => id,
+                    None if self.prefixes.len() < PREFIX_IDS => {
+                        let id = self.prefixes.len() as u32;
+                        self.prefixes.insert(prefix.into(), id);
+                        id
+                    }
+                    None => return None,
+                };
+                self.last_prefix = Some((prefix.into(), id));
                 id
             }
-            None => return None,
         };
         Some((u64::from(id) << 41) | digits)
     }
@@ -750,6 +760,7 @@ impl RequestsBuilder {
             prefixes,
             arena,
             odd_targets,
+            ..
         } = self;
         // Packed rows first in mix order, rows of one number in register order; then the
         // arena rows in register order (their offsets grow with it).

@@ -738,6 +738,52 @@ mod tests {
     }
 
     #[test]
+    fn plain_reader_declines_a_lone_carriage_return_and_keeps_each_prefix() {
+        use crate::ledger::RequestMismatch::{NotInRegister, ReceivedLater};
+        let d = Dir::new();
+        // A `\r` inside a cell, in the middle of the line or in its last cell.
+        for rows in [
+            "R1,2026-04-01,REQ\rUEST,W01,\r\n",
+            "R1,2026-04-01,REQUEST,W01,0123\r4567890\r\n",
+        ] {
+            let p = d.write("requests.csv", &format!("{REQ_HEADER}{rows}"));
+            assert_eq!(
+                stream_plain(&p, REQUESTS_COLUMNS, |_| true),
+                Plain::Declined,
+                "{rows:?}"
+            );
+        }
+        // Prefixes that alternate and come back each keep their own numbers.
+        let (plain, r) = read_both(
+            &d,
+            &format!(
+                "{REQ_HEADER}A-1,2026-04-01,REQUEST,W01,\n\
+                 B-1,2026-04-02,REQUEST,W01,\n\
+                 A-2,2026-04-03,REQUEST,W01,\n\
+                 A-3,2026-04-01,REQUEST,W01,\n\
+                 B-2,2026-04-01,REQUEST,W01,\n"
+            ),
+        );
+        assert_eq!(plain, Plain::Done);
+        assert_eq!(r.check("A-1", None, day("2026-04-01")), Ok(()));
+        assert_eq!(
+            r.check("B-1", None, day("2026-04-01")),
+            Err(ReceivedLater {
+                received_on: day("2026-04-02")
+            })
+        );
+        assert_eq!(
+            r.check("A-2", None, day("2026-04-02")),
+            Err(ReceivedLater {
+                received_on: day("2026-04-03")
+            })
+        );
+        assert_eq!(r.check("A-3", None, day("2026-04-01")), Ok(()));
+        assert_eq!(r.check("B-2", None, day("2026-04-01")), Ok(()));
+        assert_eq!(r.check("B-3", None, day("2026-04-09")), Err(NotInRegister));
+    }
+
+    #[test]
     fn plain_register_errors_are_the_full_readers() {
         let d = Dir::new();
         for (rows, want) in [

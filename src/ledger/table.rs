@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use encoding_rs::SHIFT_JIS;
 
 use super::LedgerError;
+use crate::normalize::csv::Cursor;
 
 /// The UTF-8 byte-order mark some spreadsheet exports start with.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -379,30 +380,40 @@ pub(crate) fn stream_plain(
         };
         let mut cells: Vec<&str> = Vec::with_capacity(columns.len() + 1);
         let has_cr = memchr::memchr(b'\r', text.as_bytes()).is_some();
-        let mut line_start = 0;
-        let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
-        for line_end in breaks {
-            let mut line = &text[line_start..line_end];
-            line_start = line_end + 1;
-            if has_cr {
-                // The `csv` reader ends a record at `\r`, `\n` or `\r\n`; a `\r` anywhere
-                // else is left to it.
-                line = line.strip_suffix('\r').unwrap_or(line);
-                if line.contains('\r') {
-                    return Plain::Declined;
-                }
+        // One structural scan of the block finds every comma and line break in order
+        // (the text has no quotes), instead of a newline search per line and a comma
+        // search per cell.
+        let bytes = text.as_bytes();
+        let mut cursor = Cursor::new(bytes);
+        let mut cell_start = 0;
+        loop {
+            let at = cursor.any();
+            let Some(cell) = text.get(cell_start..at) else {
+                return Plain::Declined;
+            };
+            let line_ends = bytes.get(at) != Some(&b',');
+            // The `csv` reader ends a record at `\r`, `\n` or `\r\n`; a `\r` anywhere
+            // else is left to it.
+            let cell = if has_cr && line_ends {
+                cell.strip_suffix('\r').unwrap_or(cell)
+            } else {
+                cell
+            };
+            if has_cr && cell.contains('\r') {
+                return Plain::Declined;
             }
-            cells.clear();
             // Space is the only whitespace left, so trimming spaces is `str::trim` here.
             // The text is ASCII, so every comma is a character boundary.
-            let mut cell_start = 0;
-            for comma in memchr::memchr_iter(b',', line.as_bytes()) {
-                cells.push(line[cell_start..comma].trim_matches(' '));
-                cell_start = comma + 1;
-            }
-            cells.push(line[cell_start..].trim_matches(' '));
-            if !plain_record(&mut cells, columns, &mut header_seen, &mut each) {
-                return Plain::Declined;
+            cells.push(cell.trim_matches(' '));
+            cell_start = at + 1;
+            if line_ends {
+                if !plain_record(&mut cells, columns, &mut header_seen, &mut each) {
+                    return Plain::Declined;
+                }
+                cells.clear();
+                if at >= bytes.len() {
+                    break;
+                }
             }
         }
         if n == 0 {

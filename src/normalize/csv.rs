@@ -243,7 +243,7 @@ impl<'a> Cursor<'a> {
     /// The next structural byte of any kind, or the length of the text when none is left
     /// (the end of the text ends the last line as a `\n` would).
     #[inline(always)]
-    fn any(&mut self) -> usize {
+    pub fn any(&mut self) -> usize {
         while self.commas | self.others == 0 {
             if !self.advance() {
                 return self.text.len();

@@ -783,6 +783,81 @@ mod tests {
         assert_eq!(r.check("B-3", None, day("2026-04-09")), Err(NotInRegister));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Whatever a register holds, the block reader either gives up or reads what the
+        /// full reader reads, and a register the full reader rejects is rejected with the
+        /// same message. Most rows are well formed (so that whole registers often are);
+        /// the others may hold `\r` inside a cell, quotes, bad values or extra cells, and
+        /// lines end in `\n`, `\r\n`, a blank line, a lone `\r` or nothing.
+        #[test]
+        fn plain_reader_reads_as_the_full_reader_or_declines(
+            rows in proptest::collection::vec(
+                (
+                    proptest::bool::weighted(0.85),
+                    proptest::array::uniform7(0..16usize),
+                    3..8usize,
+                    proptest::sample::select(vec!["\n", "\n", "\r\n", "\n\n", "\r", ""]),
+                ),
+                0..8,
+            ),
+        ) {
+            let mut text = String::from(REQ_HEADER);
+            for (clean, picks, width, end) in &rows {
+                let width = if *clean { (*width).clamp(4, 6) } else { *width };
+                let line: Vec<&str> = (0..width)
+                    .map(|c| {
+                        let (good, odd) = REGISTER_CELLS[c.min(5)];
+                        let k = picks[c];
+                        match (k % (good.len() + odd.len())).checked_sub(good.len()) {
+                            Some(j) if !*clean => odd[j],
+                            _ => good[k % good.len()],
+                        }
+                    })
+                    .collect();
+                text.push_str(&line.join(","));
+                text.push_str(end);
+            }
+            let d = Dir::new();
+            let p = d.write("requests.csv", &text);
+            let fast = read_requests(&p);
+            let exact = read_requests_exactly(&p, 0).map(RequestsBuilder::build);
+            match (fast, exact) {
+                (Ok(fast), Ok(exact)) => {
+                    proptest::prop_assert_eq!(fast.len(), exact.len());
+                    proptest::prop_assert_eq!(answers(&fast), answers(&exact));
+                }
+                (Err(fast), Err(exact)) => {
+                    proptest::prop_assert_eq!(fast.to_string(), exact.to_string());
+                }
+                (fast, exact) => proptest::prop_assert!(
+                    false,
+                    "{text:?}: plain {:?}, full {:?}",
+                    fast.map(|r| r.len()),
+                    exact.map(|r| r.len())
+                ),
+            }
+        }
+    }
+
+    /// For each column of `requests.csv` (the sixth stands for any cell after the last),
+    /// values the register accepts and values it does not or that the block reader must
+    /// leave to the full reader.
+    const REGISTER_CELLS: [(&[&str], &[&str]); 6] = [
+        (&["R1", "R2", "R 5", " R3 ", "R0"], &["a\rb", "\"R4\"", ""]),
+        (
+            &["2026-04-01", "2026/4/2", " 2026-04-03"],
+            &["2026-02-30", "a\rb", ""],
+        ),
+        (&["REQUEST", "EX_OFFICIO", "NOTIFICATION"], &["request"]),
+        (&["W01", "", "Z01"], &["a\rb", "\"W,01\""]),
+        (
+            &["01234567890", "01234567891", "", " 01234567890"],
+            &["123", "a\rb"],
+        ),
+        (&["", " "], &["x"]),
+    ];
+
     #[test]
     fn plain_register_errors_are_the_full_readers() {
         let d = Dir::new();

@@ -21,7 +21,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use tenken::days::{DayStore, DaysOptions};
+use tenken::days::{DayEvents, DayStore, DaysOptions};
 use tenken::model::Op;
 use tenken::normalize::{EventRow, batch_from_rows};
 use tenken::time;
@@ -91,6 +91,22 @@ fn batches() -> Vec<RecordBatch> {
     out
 }
 
+/// Pushes every batch into a store of `budget` bytes and hands out its days in order;
+/// `false` if the store failed.
+fn regroup(input: &[RecordBatch], budget: usize, mut each: impl FnMut(DayEvents)) -> bool {
+    let mut store = DayStore::new(DaysOptions {
+        memory_budget: budget,
+        spill_dir: None,
+    });
+    if !input.iter().all(|batch| store.push(batch).is_ok()) {
+        return false;
+    }
+    while let Ok(Some(day)) = store.pop_first() {
+        each(day);
+    }
+    true
+}
+
 fn bench(c: &mut Criterion) {
     let input = batches();
     let bytes: usize = input.iter().map(RecordBatch::get_array_memory_size).sum();
@@ -99,43 +115,21 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes as u64));
     for (name, budget) in [("in_memory", usize::MAX), ("spilling_8MiB", 8 << 20)] {
         g.bench_function(name, |b| {
-            b.iter_batched(
-                || {
-                    DayStore::new(DaysOptions {
-                        memory_budget: budget,
-                        spill_dir: None,
-                    })
-                },
-                |mut store| {
-                    let mut rows = 0;
-                    for batch in &input {
-                        if store.push(batch).is_err() {
-                            return 0;
-                        }
-                    }
-                    while let Ok(Some(day)) = store.pop_first() {
-                        rows += day.len();
-                    }
-                    black_box(rows)
-                },
-                BatchSize::PerIteration,
-            )
+            b.iter(|| {
+                let mut rows = 0;
+                if !regroup(&input, budget, |day| rows += day.len()) {
+                    return 0;
+                }
+                black_box(rows)
+            })
         });
     }
     // The archive's copy of each day: its rows gathered into one sorted batch.
     g.bench_function("gather", |b| {
         b.iter_batched(
             || {
-                let mut store = DayStore::new(DaysOptions {
-                    memory_budget: usize::MAX,
-                    spill_dir: None,
-                });
                 let mut days = Vec::new();
-                if input.iter().all(|batch| store.push(batch).is_ok()) {
-                    while let Ok(Some(day)) = store.pop_first() {
-                        days.push(day);
-                    }
-                }
+                regroup(&input, usize::MAX, |day| days.push(day));
                 days
             },
             |days| {

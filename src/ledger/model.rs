@@ -697,20 +697,25 @@ impl RequestsBuilder {
         let id = match &self.last_prefix {
             Some((last, id)) if **last == *prefix => *id,
             _ => {
-                let id = match self.prefixes.get(prefix) {
-                    Some(&id) => id,
-                    None if self.prefixes.len() < PREFIX_IDS => {
-                        let id = self.prefixes.len() as u32;
-                        self.prefixes.insert(prefix.into(), id);
-                        id
-                    }
-                    None => return None,
-                };
+                let id = self.prefix_id(prefix)?;
                 self.last_prefix = Some((prefix.into(), id));
                 id
             }
         };
         Some((u64::from(id) << 41) | digits)
+    }
+
+    /// The id of `prefix`, a new one if it has none yet and ids are left.
+    fn prefix_id(&mut self, prefix: &[u8]) -> Option<u32> {
+        if let Some(&id) = self.prefixes.get(prefix) {
+            return Some(id);
+        }
+        if self.prefixes.len() >= PREFIX_IDS {
+            return None;
+        }
+        let id = self.prefixes.len() as u32;
+        self.prefixes.insert(prefix.into(), id);
+        Some(id)
     }
 
     /// Appends one row (register order is the order of the calls).

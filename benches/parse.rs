@@ -3,7 +3,9 @@
 //! Two kinds of input: lines built here that imitate `tenken gen` output (ids, both
 //! timestamp layouts, Japanese detail, some quoted with commas), and the real files of a
 //! small `tenken gen --seed 1` set (half its offices quote every field), decoded file by
-//! file as the pipeline decodes them. Run: `cargo bench --bench parse`.
+//! file as the pipeline decodes them. The `dates` group times the date pass that runs
+//! before parsing (`ingest::dates`: each plain file's span of local dates, which orders
+//! the reading) on the same inputs. Run: `cargo bench --bench parse`.
 
 // The same allocator as the binary, so the numbers are the binary's.
 #[global_allocator]
@@ -14,6 +16,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use encoding_rs::SHIFT_JIS;
+use tenken::ingest::dates::{DaySpan, span_of_text};
 use tenken::normalize::{DecoderBuilder, Encoding, Format};
 use tenken::synth::{self, GenParams};
 
@@ -182,5 +185,32 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode, decode_gen);
+fn date_pass(c: &mut Criterion) {
+    let csv = csv_text(20_000);
+    let kv = kv_text(20_000);
+    let mut group = c.benchmark_group("dates");
+    let cases: [(&str, &[u8]); 2] = [("csv-utf8", csv.as_bytes()), ("kv-utf8", kv.as_bytes())];
+    for (label, bytes) in cases {
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| black_box(span_of_text(black_box(bytes))))
+        });
+    }
+    if let Some(files) = gen_files() {
+        let bytes: usize = files.iter().map(Vec::len).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_function("gen-csv-utf8", |b| {
+            b.iter(|| {
+                files
+                    .iter()
+                    .map(|f| span_of_text(black_box(f)))
+                    .filter(|s| matches!(s, DaySpan::Days { .. }))
+                    .count()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, decode_gen, date_pass);
 criterion_main!(benches);

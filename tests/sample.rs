@@ -157,3 +157,23 @@ fn findings_do_not_depend_on_file_order_or_line_order() {
         assert_eq!(a, b, "findings differ for {files:?}");
     }
 }
+
+/// `--help` teaches: every subcommand's long help ends with at least one example that
+/// calls that subcommand.
+#[test]
+fn every_command_help_shows_an_example_of_itself() {
+    for command in ["scan", "ingest", "rollup", "verify", "gen"] {
+        let out = Command::cargo_bin("tenken")
+            .unwrap()
+            .args(["help", command])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "help {command}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        let example = format!("  tenken {command} ");
+        assert!(
+            help.lines().any(|line| line.starts_with(&example)),
+            "`tenken help {command}` has no example line starting with {example:?}:\n{help}"
+        );
+    }
+}

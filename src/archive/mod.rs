@@ -155,13 +155,35 @@ fn parse_day_arg(s: &str) -> Result<Day, String> {
     time::parse_day(s).ok_or_else(|| format!("`{s}` is not a date YYYY-MM-DD"))
 }
 
+const ROLLUP_HELP: &str = "\
+Builds each weekly, monthly and yearly file whose period has ended and that is missing
+or stale (late logs), then removes what has aged out of archive.toml's retention and is
+held by the level above. Exit status: 0 done, 2 an error (nothing half-done is left:
+every file is one atomic transaction).
+
+Examples:
+
+  tenken rollup --archive /archive/tenken                     # as of today (Japan time)
+  tenken rollup --archive /archive/tenken --now 2027-01-01    # as if run on that date
+  tenken rollup --archive /archive/tenken --lock-wait 600 -q  # in cron, after ingest";
+
+const VERIFY_HELP: &str = "\
+Checks the manifest's hash chain, that every listed file is present with its SHA-256,
+size and row count, that no unlisted file lies under events/, findings/, state/ or
+reviews/, and that every day held by two levels has the same rows and digest at both.
+Prints `OK …` or every problem with its path. Read-only; takes no lock.
+
+Exit status: 0 every check held, 2 a check failed (a failed verification is an error)
+or the archive could not be read.
+
+Examples:
+
+  tenken verify --archive /archive/tenken         # every night, after ingest and rollup
+  tenken verify --archive /archive/tenken --deep  # before a review or an audit";
+
 /// Flags of `tenken rollup`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_long_help = "\
-Builds each weekly, monthly and yearly file whose period has ended and that is missing \
-or stale (late logs), then removes what has aged out of archive.toml's retention and is \
-held by the level above. Exit status: 0 done, 2 an error (nothing half-done is left: \
-every file is one atomic transaction).")]
+#[command(after_long_help = ROLLUP_HELP)]
 pub struct RollupArgs {
     /// The archive's root folder.
     #[arg(long)]
@@ -183,13 +205,7 @@ pub struct RollupArgs {
 #[command(after_help = "\
 Exit status: 0 every check held; 2 a check failed (a failed verification is an error) or the \
 archive could not be read.")]
-#[command(after_long_help = "\
-Checks the manifest's hash chain, that every listed file is present with its SHA-256, \
-size and row count, that no unlisted file lies under events/, findings/, state/ or \
-reviews/, and that every day held by two levels has the same rows and digest at both. \
-Prints `OK …` or every problem with its path. Read-only; takes no lock.\n\n\
-Exit status: 0 every check held, 2 a check failed (a failed verification is an error) \
-or the archive could not be read.")]
+#[command(after_long_help = VERIFY_HELP)]
 pub struct VerifyArgs {
     /// The archive's root folder.
     #[arg(long)]

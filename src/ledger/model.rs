@@ -613,27 +613,45 @@ fn by_top_bits<T: Copy>(items: Vec<(u64, T)>) -> Vec<(u64, T)> {
 /// `rows` (in register order) reordered for [`RequestsBuilder::build`]: the packed rows
 /// by `mix(key)`, each number's rows in register order, then the arena rows in register
 /// order. Sorting millions of rows by comparison was most of loading a large register;
-/// a stable scatter by the mix's top bits leaves buckets of a few dozen rows to sort,
-/// and a stable sort keeps register order among rows of one number.
-fn packed_first(rows: Vec<NumberRow>) -> Vec<NumberRow> {
+/// a scatter by the mix's top bits leaves buckets of a few dozen rows to sort. It works
+/// in place, since a second copy of the rows doubled the register's peak memory.
+fn packed_first(mut rows: Vec<NumberRow>) -> Vec<NumberRow> {
     // One bucket per 32 rows or so, and the arena rows in one bucket after them. The bucket
     // count only sizes the buckets (the order is the same for any), so it is taken from
     // all rows rather than counting the packed ones first.
     let bits = buckets::bits_for(rows.len(), 5);
-    let arena = 1 << bits;
-    let (mut out, starts) = buckets::scatter(rows, arena + 1, |n| {
+    // In two rounds of at most 256 buckets: one round into 2^16 buckets swaps across the
+    // whole register and cost twice the copying scatter it replaces.
+    let outer = bits.min(8);
+    let inner = bits - outer;
+    let arena = 1 << outer;
+    let starts = buckets::scatter_in_place(&mut rows, arena + 1, |n| {
         if n.key & UNPACKED == 0 {
-            buckets::top(mix(n.key), bits)
+            buckets::top(mix(n.key), outer)
         } else {
             arena
         }
     });
-    for b in starts.windows(2).take(arena) {
-        if let Some(part) = out.get_mut(b[0]..b[1]) {
-            part.sort_by_key(|n| mix(n.key));
+    // The scatter in place does not keep register order, which `first.next` still holds
+    // at this point: it breaks ties within a number and orders the arena rows.
+    for (b, w) in starts.windows(2).enumerate() {
+        let Some(part) = rows.get_mut(w[0]..w[1]) else {
+            continue;
+        };
+        if b == arena {
+            part.sort_unstable_by_key(|n| n.first.next);
+            continue;
+        }
+        let within = buckets::scatter_in_place(part, 1 << inner, |n| {
+            buckets::top(mix(n.key) << outer, inner)
+        });
+        for v in within.windows(2) {
+            if let Some(small) = part.get_mut(v[0]..v[1]) {
+                small.sort_unstable_by_key(|n| (mix(n.key), n.first.next));
+            }
         }
     }
-    out
+    rows
 }
 
 /// The number stored at `at` of the arena.
@@ -1239,6 +1257,59 @@ mod tests {
                 proptest::prop_assert_eq!(reqs.check(n, t.as_deref(), day), expected, "{}", n);
             }
             proptest::prop_assert_eq!(reqs.len(), forms.len());
+        }
+    }
+
+    /// A register large enough for both rounds of the build's scatter (the property tests
+    /// above stay in the first): numbers repeat with other days and residents, some do not
+    /// pack, and the first row of a number decides the answer when none fits.
+    #[test]
+    fn a_register_of_both_scatter_rounds_answers_as_the_rows() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let rows: Vec<(u32, Day, Option<u8>)> = (0..40_000)
+            .map(|_| {
+                let r = next();
+                let t = (r >> 40) % 4;
+                (
+                    (r % 25_000) as u32,
+                    ((r >> 20) % 5) as Day,
+                    (t < 3).then_some(t as u8),
+                )
+            })
+            .collect();
+        let name = |n: u32| {
+            if n.is_multiple_of(7) {
+                format!("REQ-{n}-{}", "x".repeat(20))
+            } else {
+                format!("R{n:06}")
+            }
+        };
+        let code = |t: u8| format!("0000000000{t}");
+        let forms = request_forms(&rows, name, code);
+        let reqs = Requests::from_rows(forms.clone());
+        assert!(
+            buckets::bits_for(forms.len(), 5) > 8,
+            "the test must reach the inner round"
+        );
+        assert_eq!(reqs.len(), forms.len());
+        let names: Vec<String> = (0..25_100).step_by(41).map(name).collect();
+        for (target, day) in [(None, 2), (Some(code(1)), 0), (Some(code(2)), 4)] {
+            let accesses: Vec<(&str, Option<&str>)> = names
+                .iter()
+                .map(|n| (n.as_str(), target.as_deref()))
+                .collect();
+            let all = reqs.check_all(&accesses, day);
+            for (n, got) in names.iter().zip(all) {
+                let expected = brute_check(&forms, n, target.as_deref(), day);
+                assert_eq!(got, expected, "{n}");
+                assert_eq!(reqs.check(n, target.as_deref(), day), expected, "{n}");
+            }
         }
     }
 

@@ -32,13 +32,7 @@ pub(crate) fn scatter<T: Copy>(
         return (items, vec![0; buckets + 1]);
     };
     let at = |t: &T| bucket_of(t).min(buckets - 1);
-    let mut starts = vec![0usize; buckets + 1];
-    for t in &items {
-        starts[at(t) + 1] += 1;
-    }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
+    let starts = starts_of(&items, buckets, at);
     let mut next = starts.clone();
     let mut out = vec![fill; items.len()];
     for t in items {
@@ -62,13 +56,7 @@ pub(crate) fn scatter_in_place<T>(
 ) -> Vec<usize> {
     let buckets = buckets.max(1);
     let at = |t: &T| bucket_of(t).min(buckets - 1);
-    let mut starts = vec![0usize; buckets + 1];
-    for t in items.iter() {
-        starts[at(t) + 1] += 1;
-    }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
+    let starts = starts_of(items, buckets, at);
     // Slots before `next[b]` in bucket `b` hold its items; each swap settles one item.
     let mut next = starts.clone();
     for b in 0..buckets {
@@ -80,6 +68,19 @@ pub(crate) fn scatter_in_place<T>(
             }
             next[to] += 1;
         }
+    }
+    starts
+}
+
+/// Where each of `buckets` buckets starts once `items` are in bucket order (`at` already
+/// in range), and the length last: the counting pass both scatters share.
+fn starts_of<T>(items: &[T], buckets: usize, at: impl Fn(&T) -> usize) -> Vec<usize> {
+    let mut starts = vec![0usize; buckets + 1];
+    for t in items {
+        starts[at(t) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
     }
     starts
 }

@@ -1265,21 +1265,15 @@ mod tests {
     /// pack, and the first row of a number decides the answer when none fits.
     #[test]
     fn a_register_of_both_scatter_rounds_answers_as_the_rows() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
         let rows: Vec<(u32, Day, Option<u8>)> = (0..40_000)
             .map(|_| {
-                let r = next();
-                let t = (r >> 40) % 4;
+                let t = rng.random_range(0..4u8);
                 (
-                    (r % 25_000) as u32,
-                    ((r >> 20) % 5) as Day,
-                    (t < 3).then_some(t as u8),
+                    rng.random_range(0..25_000),
+                    rng.random_range(0..5),
+                    (t < 3).then_some(t),
                 )
             })
             .collect();

@@ -35,7 +35,7 @@ pub struct ActivityState {
 #[derive(Debug, Clone)]
 pub struct OperatorActivity {
     /// Daily event volume over the days the operator was active.
-    pub history: Histogram<u64>,
+    pub history: Histogram<u32>,
     /// Events on the last day judged (0 if none).
     pub today: u64,
 }
@@ -60,8 +60,9 @@ pub struct Activity {
 }
 
 /// An empty histogram sized for ordinary daily volumes; it grows when one is exceeded.
-/// Thousands of operators each have one, so it starts small.
-fn histogram() -> Result<Histogram<u64>, DetectError> {
+/// Thousands of operators each have one, so it starts small, and its counts are days, so
+/// 32 bits hold them (64-bit counts doubled what the histograms cost).
+fn histogram() -> Result<Histogram<u32>, DetectError> {
     let mut h = Histogram::new_with_max(1024, SIGFIG)
         .map_err(|e| DetectError::Internal(format!("histogram: {e}")))?;
     h.auto(true);
@@ -149,7 +150,7 @@ impl Activity {
                 let days = a
                     .history
                     .iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .map(|v| (v.value_iterated_to(), u64::from(v.count_at_value())))
                     .collect();
                 (
                     op.clone(),
@@ -171,11 +172,13 @@ impl Activity {
         for (op, s) in saved {
             let mut history = histogram()?;
             for &(value, count) in &s.days {
+                let bad = |e: String| DetectError::State {
+                    message: format!("activity of operator {op}: value {value}: {e}"),
+                };
+                let count = u32::try_from(count).map_err(|_| bad(format!("{count} days")))?;
                 history
                     .record_n(value, count)
-                    .map_err(|e| DetectError::State {
-                        message: format!("activity of operator {op}: value {value}: {e:?}"),
-                    })?;
+                    .map_err(|e| bad(format!("{e:?}")))?;
             }
             by_operator.insert(
                 op.clone(),
@@ -186,5 +189,45 @@ impl Activity {
             );
         }
         Ok(Activity { by_operator, day })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_saves_and_loads_and_refuses_counts_beyond_its_width() {
+        let mut a = Activity::default();
+        for (day, n) in [(1, 10), (2, 10), (3, 30), (4, 5000)] {
+            a.record_day(day, [("OP1", n), ("OP2", 0), ("LF", 3)])
+                .unwrap();
+        }
+        let saved = a.save();
+        let b = Activity::load(&saved, a.day()).unwrap();
+        assert_eq!(b.save(), saved);
+        let op1 = &saved["OP1"];
+        assert_eq!(op1.days.iter().map(|&(_, c)| c).sum::<u64>(), 4);
+        assert_eq!(
+            (op1.today, b.get("OP1").map(|o| o.history.len())),
+            (5000, Some(4))
+        );
+        assert!(
+            b.get("OP2").is_none(),
+            "a day without events is not in the history"
+        );
+        // Today's 5000 is above three of the four days: the top of its own history.
+        assert_eq!(b.percentile("OP1", 5000), Some(100.0));
+        assert_eq!(b.percentile("OP1", 10), Some(50.0));
+
+        let mut bad = saved.clone();
+        if let Some(s) = bad.get_mut("OP1") {
+            s.days[0].1 = u64::from(u32::MAX) + 1;
+        }
+        let err = Activity::load(&bad, a.day()).unwrap_err().to_string();
+        assert!(
+            err.contains("OP1") && err.contains("4294967296 days"),
+            "{err}"
+        );
     }
 }

@@ -896,40 +896,46 @@ mod tests {
     }
 
     #[test]
-    fn repeated_request_numbers_answer_in_register_order() {
+    fn repeated_request_numbers_answer_by_the_nearest_miss_in_any_order() {
         use crate::ledger::RequestMismatch::{OtherResident, ReceivedLater};
-        let d = Dir::new();
-        // R1: first about another resident, then received later; R2 the other way round.
-        let (plain, r) = read_both(
-            &d,
-            &format!(
-                "{REQ_HEADER}R1,2026-04-01,REQUEST,W01,01234567891\n\
-                 R2,2026-04-03,REQUEST,W01,01234567890\n\
-                 R1,2026-04-03,REQUEST,W01,01234567890\n\
-                 R2,2026-04-01,REQUEST,W01,01234567891\n\
-                 R1,2026-04-03,REQUEST,W01,01234567892\n"
-            ),
-        );
-        assert_eq!(plain, Plain::Done);
-        assert_eq!(
-            r.check("R1", Some("01234567890"), day("2026-04-02")),
-            Err(OtherResident)
-        );
-        assert_eq!(
-            r.check("R2", Some("01234567890"), day("2026-04-02")),
+        // R1 and R2: one form about another resident, one about 01234567890 received late,
+        // in both orders; R3: two late forms about him; R4: only other residents' forms.
+        let rows = [
+            "R1,2026-04-01,REQUEST,W01,01234567891",
+            "R2,2026-04-03,REQUEST,W01,01234567890",
+            "R1,2026-04-03,REQUEST,W01,01234567890",
+            "R2,2026-04-01,REQUEST,W01,01234567891",
+            "R1,2026-04-03,REQUEST,W01,01234567892",
+            "R3,2026-04-05,REQUEST,W01,01234567890",
+            "R4,2026-04-01,REQUEST,W01,01234567891",
+            "R3,2026-04-04,REQUEST,W01,01234567890",
+            "R4,2026-04-01,REQUEST,W01,01234567892",
+        ];
+        let him = Some("01234567890");
+        let late = |d: &str| {
             Err(ReceivedLater {
-                received_on: day("2026-04-03")
+                received_on: day(d),
             })
-        );
-        // Any row that explains the access explains it.
-        assert_eq!(
-            r.check("R1", Some("01234567890"), day("2026-04-03")),
-            Ok(())
-        );
-        assert_eq!(
-            r.check("R2", Some("01234567891"), day("2026-04-02")),
-            Ok(())
-        );
+        };
+        for reversed in [false, true] {
+            let d = Dir::new();
+            let mut lines = rows.to_vec();
+            if reversed {
+                lines.reverse();
+            }
+            let (plain, r) = read_both(&d, &format!("{REQ_HEADER}{}\n", lines.join("\n")));
+            assert_eq!(plain, Plain::Done);
+            let on = day("2026-04-02");
+            assert_eq!(r.check("R1", him, on), late("2026-04-03"), "{reversed}");
+            assert_eq!(r.check("R2", him, on), late("2026-04-03"), "{reversed}");
+            assert_eq!(r.check("R3", him, on), late("2026-04-04"), "{reversed}");
+            assert_eq!(r.check("R4", him, on), Err(OtherResident), "{reversed}");
+            // Any row that explains the access explains it.
+            assert_eq!(r.check("R1", him, day("2026-04-03")), Ok(()));
+            assert_eq!(r.check("R2", Some("01234567891"), on), Ok(()));
+            assert_eq!(r.check("R3", him, day("2026-04-04")), Ok(()));
+            assert_eq!(r.check("R4", Some("01234567892"), on), Ok(()));
+        }
     }
 
     #[test]

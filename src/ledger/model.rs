@@ -590,7 +590,7 @@ const UNPACKED: u64 = 1 << 63;
 /// A packed number: prefix id (20 bits), digit count (4 bits), digits' value (37 bits).
 const PREFIX_IDS: usize = 1 << 20;
 const MAX_DIGITS: usize = 11;
-/// The widest directory: 2^24 slots (64 MiB) serve 16 M numbers at one per slot.
+/// The widest directory: 2^24 slots (64 MiB) serve 32 M numbers at two or more per slot.
 const MAX_DIR_BITS: u32 = 24;
 
 /// A bijection of packed keys whose top bits spread even runs of consecutive numbers
@@ -879,9 +879,10 @@ impl RequestsBuilder {
         more.sort_unstable_by_key(|m| (m.owner, m.form));
         more.shrink_to_fit();
 
-        // One directory slot per number or so.
+        // One directory slot per two to four numbers: at 16 bytes a number, a slot's share
+        // one or two cache lines, and the directory costs 1–2 bytes a number, not 2–4.
         let bits = (usize::BITS - packed.leading_zeros())
-            .saturating_sub(1)
+            .saturating_sub(2)
             .clamp(1, MAX_DIR_BITS);
         let shift = u64::BITS - bits;
         let mut dir = vec![0u32; (1usize << bits) + 1];

@@ -38,7 +38,7 @@ pub fn jst_ms_of_day(ms: i64) -> i64 {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
 #[inline]
-pub fn days_from_civil(y: i32, m: u32, d: u32) -> Day {
+pub const fn days_from_civil(y: i32, m: u32, d: u32) -> Day {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = (y - era * 400) as u32;

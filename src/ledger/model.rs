@@ -387,13 +387,6 @@ impl Approvals {
         Approvals { rows }
     }
 
-    /// The rows of one number.
-    fn numbered(&self, no: &str) -> &[Approval] {
-        let from = self.rows.partition_point(|a| a.approval_no.as_str() < no);
-        let len = self.rows[from..].partition_point(|a| a.approval_no == no);
-        &self.rows[from..from + len]
-    }
-
     /// Whether some approval covers an output with these fields.
     pub fn covers(
         &self,
@@ -404,8 +397,11 @@ impl Approvals {
         record_count: i64,
     ) -> bool {
         let Some(no) = approval_no else { return false };
-        self.numbered(no)
+        let from = self.rows.partition_point(|a| a.approval_no.as_str() < no);
+        self.rows
             .iter()
+            .skip(from)
+            .take_while(|a| a.approval_no == no)
             .any(|a| a.covers(no, operator, business, ts, record_count))
     }
 
@@ -560,7 +556,7 @@ pub struct RequestsBuilder {
 struct NumberRow {
     /// A packed number, or [`UNPACKED`] | its offset in the builder's arena.
     key: u64,
-    /// The row, as [`form_word`] packs it, and [`HAS_MORE`] if the number has other rows.
+    /// The row, as [`form_word`] packs it.
     form: u64,
 }
 
@@ -573,8 +569,7 @@ struct MoreRow {
     form: u64,
 }
 
-// The word of a row: the target in bits 0–37, the day received in bits 38–62, and
-// [`HAS_MORE`] in bit 63.
+// The word of a row: the target in bits 0–37, the day received in bits 38–62.
 const TARGET_MASK: u64 = (1 << 38) - 1;
 /// No target: the form is a list output's.
 const NO_TARGET: u64 = TARGET_MASK;
@@ -584,8 +579,7 @@ const DAY_SHIFT: u32 = 38;
 const DAY_MASK: u64 = (1 << 25) - 1;
 /// 0000-01-01, the earliest day a four-digit year can write; 2^25 days on from it reach far
 /// past 9999-12-31, so every day read from a file is kept exactly.
-const FIRST_DAY: i64 = -719_528;
-const HAS_MORE: u64 = 1 << 63;
+const FIRST_DAY: i64 = time::days_from_civil(0, 1, 1) as i64;
 const UNPACKED: u64 = 1 << 63;
 /// A packed number: prefix id (20 bits), digit count (4 bits), digits' value (37 bits).
 const PREFIX_IDS: usize = 1 << 20;
@@ -663,10 +657,11 @@ fn by_top_bits<T: Copy>(items: Vec<(u64, T)>) -> Vec<(u64, T)> {
     buckets::scatter(items, 1 << bits, |&(m, _)| buckets::top(m, bits)).0
 }
 
-/// `rows` reordered for [`RequestsBuilder::build`]: the packed rows by `mix(key)` (the
-/// rows of one number by their word), then the arena rows in the order they were pushed. Sorting millions of rows by comparison was most of loading a large register;
-/// a scatter by the mix's top bits leaves buckets of a few dozen rows to sort. It works
-/// in place, since a second copy of the rows doubled the register's peak memory.
+/// `rows` reordered for [`RequestsBuilder::build`]: the packed rows by `mix(key)`, then
+/// the arena rows in the order they were pushed. Sorting millions of rows by comparison
+/// was most of loading a large register; a scatter by the mix's top bits leaves buckets of
+/// a few dozen rows to sort. It works in place, since a second copy of the rows doubled
+/// the register's peak memory.
 fn packed_first(mut rows: Vec<NumberRow>) -> Vec<NumberRow> {
     // One bucket per 32 rows or so, and the arena rows in one bucket after them. The bucket
     // count only sizes the buckets (the order is the same for any), so it is taken from
@@ -699,7 +694,7 @@ fn packed_first(mut rows: Vec<NumberRow>) -> Vec<NumberRow> {
         });
         for v in within.windows(2) {
             if let Some(small) = part.get_mut(v[0]..v[1]) {
-                small.sort_unstable_by_key(|n| (mix(n.key), n.form));
+                small.sort_unstable_by_key(|n| mix(n.key));
             }
         }
     }
@@ -837,15 +832,13 @@ impl RequestsBuilder {
         // Distinct packed numbers are compacted to the front of `rows` in place.
         let mut kept = 0;
         let mut read = 0;
-        while let Some(&first) = rows.get(read).filter(|n| n.key & UNPACKED == 0) {
-            let mut n = first;
+        while let Some(&n) = rows.get(read).filter(|n| n.key & UNPACKED == 0) {
             read += 1;
             while let Some(other) = rows.get(read).filter(|o| o.key == n.key) {
                 more.push(MoreRow {
                     owner: kept as u32,
                     form: other.form,
                 });
-                n.form |= HAS_MORE;
                 read += 1;
             }
             rows[kept] = n;
@@ -862,7 +855,6 @@ impl RequestsBuilder {
                         owner: i,
                         form: row.form,
                     });
-                    rows[i as usize].form |= HAS_MORE;
                 }
                 None => {
                     unpacked.insert(bytes.into(), kept as u32);
@@ -876,7 +868,8 @@ impl RequestsBuilder {
         }
         rows.truncate(kept);
         rows.shrink_to_fit();
-        more.sort_unstable_by_key(|m| (m.owner, m.form));
+        // Arena numbers' rows arrive out of owner order.
+        more.sort_unstable_by_key(|m| m.owner);
         more.shrink_to_fit();
 
         // One directory slot per two to four numbers: at 16 bytes a number, a slot's share
@@ -987,13 +980,11 @@ impl Requests {
         let Some(mut why) = self.mismatch(n.form, target, day) else {
             return Ok(());
         };
-        if n.form & HAS_MORE != 0 {
-            let from = self.more.partition_point(|m| m.owner < owner);
-            for m in self.more.iter().skip(from).take_while(|m| m.owner == owner) {
-                match self.mismatch(m.form, target, day) {
-                    None => return Ok(()),
-                    Some(other) => why = nearest_miss(why, other),
-                }
+        let from = self.more.partition_point(|m| m.owner < owner);
+        for m in self.more.iter().skip(from).take_while(|m| m.owner == owner) {
+            match self.mismatch(m.form, target, day) {
+                None => return Ok(()),
+                Some(other) => why = nearest_miss(why, other),
             }
         }
         Err(why)
@@ -1182,11 +1173,10 @@ mod tests {
 
     #[test]
     fn a_row_word_keeps_every_day_of_four_digit_years() {
-        assert_eq!(FIRST_DAY, i64::from(time::days_from_civil(0, 1, 1)));
         let last = time::days_from_civil(9999, 12, 31);
         for target in [0, 99_999_999_999, NO_TARGET, ODD_TARGET | 12] {
             for day in [FIRST_DAY as Day, -1, 0, 20_544, last] {
-                let w = form_word(target, day) | HAS_MORE;
+                let w = form_word(target, day);
                 assert_eq!((word_day(w), w & TARGET_MASK), (day, target));
             }
         }

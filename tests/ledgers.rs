@@ -301,7 +301,7 @@ fn cp932_register_reads_like_the_utf8_one() {
 
 #[test]
 fn a_bad_cell_anywhere_refuses_the_folder() {
-    let cases: [(&str, &str, &str, &str); 4] = [
+    let cases: [(&str, &str, &str, &str); 5] = [
         (
             "approvals.csv",
             ",150,",
@@ -314,6 +314,14 @@ fn a_bad_cell_anywhere_refuses_the_folder() {
             "R2026-0004,2026-04-02,EXOFFICIO",
             "requests.csv:5:3: kind: `EXOFFICIO` is not one of REQUEST, APPLICATION, \
              NOTIFICATION, EX_OFFICIO",
+        ),
+        (
+            // A quote left open swallows the rest of the file: named where it opens, not
+            // as the empty cells after it.
+            "requests.csv",
+            "R2026-0005,2026-04-03,REQUEST,L01,",
+            "R2026-0005,2026-04-03,REQUEST,\"L01,",
+            "requests.csv:6:4: a quoted cell is opened here and never closed",
         ),
         (
             "rules.toml",

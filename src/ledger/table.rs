@@ -179,6 +179,21 @@ impl Table {
             let line = record
                 .position()
                 .map_or(1, |p| record_line(text.as_bytes(), p));
+            // The `csv` reader ends a quoted cell left open at the end of the file without
+            // an error, so the rest of the file becomes that cell and the row's later cells
+            // read as empty. Name the quote, not the empty cells it swallowed.
+            if reader.position().byte() >= text.len() as u64
+                && let Some(start) = record.position().map(|p| p.byte())
+                && let Some((at, column)) =
+                    unclosed_quote(text.as_bytes().get(start as usize..).unwrap_or_default())
+            {
+                let at = start as usize + at;
+                return Err(table.error(
+                    line_of(text.as_bytes(), at),
+                    column,
+                    "a quoted cell is opened here and never closed: add the closing `\"`".into(),
+                ));
+            }
             if record.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
@@ -481,6 +496,37 @@ fn record_line(text: &[u8], pos: &csv::Position) -> u64 {
     pos.line() + skipped
 }
 
+/// The opening quote of a cell that the end of `record` leaves open, as its offset in
+/// `record` and its 0-based cell number; `record` is the text of one CSV record to the
+/// end of the file. As the `csv` reader reads it, a quote opens a quoted cell only as the
+/// cell's very first character (` "a"` is text); elsewhere it is text, and inside a
+/// quoted cell `""` is a quote.
+fn unclosed_quote(record: &[u8]) -> Option<(usize, usize)> {
+    let mut cell = 0;
+    let mut at_cell_start = true;
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    while let Some(&b) = record.get(i) {
+        match (open, b) {
+            (Some(_), b'"') if record.get(i + 1) == Some(&b'"') => i += 1,
+            (Some(_), b'"') => open = None,
+            (Some(_), _) => {}
+            (None, b'"') if at_cell_start => open = Some(i),
+            (None, b',') => {
+                cell += 1;
+                at_cell_start = true;
+                i += 1;
+                continue;
+            }
+            (None, b'\n' | b'\r') => return None,
+            (None, _) => {}
+        }
+        at_cell_start = false;
+        i += 1;
+    }
+    open.map(|at| (at, cell))
+}
+
 fn trim_trailing_empty(cells: &[String]) -> &[String] {
     let end = cells
         .iter()
@@ -579,5 +625,32 @@ mod tests {
         assert_eq!(err, "t.csv:2:2: b: `2026-13-01` is not a date (YYYY-MM-DD)");
         let err = t.required(row, 2).unwrap_err().to_string();
         assert_eq!(err, "t.csv:2:3: c: empty (a value is required)");
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_names_its_cell() {
+        // The quote of line 3, cell 2, swallows the rest of the file.
+        let err = parse("a,b,c\n1,2,3\n4,\"five\n\n6,7,8\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "t.csv:3:2: a quoted cell is opened here and never closed: add the closing `\"`"
+        );
+        // An escaped quote does not close the cell; without a final line break too.
+        let err = parse("a,b,c\n\"x\"\"").unwrap_err().to_string();
+        assert!(err.starts_with("t.csv:2:1: a quoted cell"), "{err}");
+        // The header line is a record like the others.
+        let err = parse("a,\"b,c\n").unwrap_err().to_string();
+        assert!(err.starts_with("t.csv:1:2: a quoted cell"), "{err}");
+    }
+
+    #[test]
+    fn quotes_that_close_or_are_text_read_as_before() {
+        let t = parse("a,b,c\n\"x\ny\",\"q\"\"\"").unwrap();
+        assert_eq!(cells(&t), vec![(2, vec!["x\ny", "q\"", ""])]);
+        // A quote inside a cell, or after a space, is text, even at the very end.
+        let t = parse("a,b,c\n1,ab\"c, \"d").unwrap();
+        assert_eq!(cells(&t), vec![(2, vec!["1", "ab\"c", "\"d"])]);
     }
 }

@@ -63,13 +63,56 @@ fn run(cli: Cli) -> anyhow::Result<tenken::Exit> {
     Ok(exit)
 }
 
+/// The error and its causes, each cause once. The library's messages already end with
+/// the cause they wrap (`requests.csv: No such file or directory`), so the usual
+/// `{:#}` chain would print it twice; a cause is added only when the text so far does
+/// not already hold it.
+fn message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
-            eprintln!("tenken: error: {err:#}");
+            eprintln!("tenken: error: {}", message(err.as_ref()));
             ExitCode::from(tenken::Exit::Error.code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Wrapped {
+        #[error("a.csv: {source}")]
+        Told { source: std::io::Error },
+        #[error("cannot read a.csv")]
+        Untold { source: std::io::Error },
+    }
+
+    fn gone() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let told = anyhow::Error::from(Wrapped::Told { source: gone() });
+        assert_eq!(message(told.as_ref()), "a.csv: no such file");
+        let untold = anyhow::Error::from(Wrapped::Untold { source: gone() });
+        assert_eq!(message(untold.as_ref()), "cannot read a.csv: no such file");
     }
 }

@@ -31,7 +31,7 @@ use crate::model::Severity;
 use crate::normalize::schema::{col, event_schema};
 use crate::output::RejectsWriter;
 use crate::scan::{
-    CommonArgs, DayFeed, exit_status, parse_severity, pick, read_and_judge, render_read,
+    CommonArgs, DayFeed, counted, exit_status, parse_severity, pick, read_and_judge, render_read,
     write_outputs,
 };
 use crate::time::{Day, format_day};
@@ -499,7 +499,10 @@ fn render(
         pick(
             lang,
             format!("  イベント   新規 {new} 件, 取込済み {old} 件, 重複 {dup} 件"),
-            format!("  events     {new} new, {old} already archived, {dup} duplicates"),
+            format!(
+                "  events     {new} new, {old} already archived, {}",
+                counted(dup, "duplicate", "duplicates")
+            ),
         ),
         pick(
             lang,
@@ -509,7 +512,10 @@ fn render(
         pick(
             lang,
             format!("  所見       {n} 件 (うち高 {high} 件), 保留中の変更 {p} 件"),
-            format!("  findings   {n} (high {high}), {p} changes pending verification"),
+            format!(
+                "  findings   {n} (high {high}), {} pending verification",
+                counted(p as u64, "change", "changes")
+            ),
         ),
         pick(
             lang,

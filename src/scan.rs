@@ -494,6 +494,11 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// `n` and the English noun for it: "1 file", "2,000 files".
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
@@ -517,11 +522,11 @@ pub fn render_read(read: &ReadSummary, lang: Lang) -> String {
             thousands(read.stats.lines)
         ),
         format!(
-            "  input      {} files, {} ({} of text), {} lines",
-            read.files,
+            "  input      {}, {} ({} of text), {}",
+            counted(read.files as u64, "file", "files"),
             mb(read.disk_bytes),
             mb(read.text_bytes),
-            thousands(read.stats.lines)
+            counted(read.stats.lines, "line", "lines")
         ),
     ));
     let rejected: u64 = read.rejects_by_reason.values().sum();
@@ -538,7 +543,10 @@ pub fn render_read(read: &ReadSummary, lang: Lang) -> String {
     out.push(pick(
         lang,
         format!("  不正行     {} 件{reasons}", thousands(rejected)),
-        format!("  rejected   {} lines{reasons}", thousands(rejected)),
+        format!(
+            "  rejected   {}{reasons}",
+            counted(rejected, "line", "lines")
+        ),
     ));
     for r in &read.sample_rejects {
         let raw: String = r.raw.chars().take(60).collect();
@@ -561,7 +569,10 @@ pub fn render_read(read: &ReadSummary, lang: Lang) -> String {
                 "  空行       {} 行 (読み飛ばし)",
                 thousands(read.stats.blank)
             ),
-            format!("  blank      {} lines skipped", thousands(read.stats.blank)),
+            format!(
+                "  blank      {} skipped",
+                counted(read.stats.blank, "line", "lines")
+            ),
         ));
     }
     if !read.input_errors.is_empty() {
@@ -572,8 +583,8 @@ pub fn render_read(read: &ReadSummary, lang: Lang) -> String {
                 read.input_errors.len()
             ),
             format!(
-                "  unreadable {} inputs (see the errors above; exit status 2)",
-                read.input_errors.len()
+                "  unreadable {} (see the errors above; exit status 2)",
+                counted(read.input_errors.len() as u64, "input", "inputs")
             ),
         ));
     }
@@ -605,10 +616,14 @@ pub fn render_summary(
             thousands(judge.duplicates)
         ),
         format!(
-            "  events     {} over {} days; {} duplicate event ids kept once",
+            "  events     {} over {}; {} kept once",
             thousands(judge.events),
-            judge.days,
-            thousands(judge.duplicates)
+            counted(judge.days as u64, "day", "days"),
+            counted(
+                judge.duplicates,
+                "duplicate event id",
+                "duplicate event ids"
+            )
         ),
     )];
     let per_rule = &judge.findings.per_rule;
@@ -646,7 +661,8 @@ pub fn render_summary(
             lang,
             format!("  保留       照合期限前の変更 {p} 件 (次回以降に判定)"),
             format!(
-                "  pending    {p} changes not yet due for verification (judged by a later run)"
+                "  pending    {} not yet due for verification (judged by a later run)",
+                counted(p as u64, "change", "changes")
             ),
         ));
     }
@@ -705,5 +721,12 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn english_counts_agree_with_their_nouns() {
+        assert_eq!(counted(0, "day", "days"), "0 days");
+        assert_eq!(counted(1, "day", "days"), "1 day");
+        assert_eq!(counted(2000, "file", "files"), "2,000 files");
     }
 }

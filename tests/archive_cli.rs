@@ -272,6 +272,20 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
 }
 
 #[test]
+fn a_rollup_of_a_missing_folder_fails_and_creates_nothing() {
+    let dir = memory_tempdir();
+    let root = dir.path().join("archvie");
+    let out = rollup(&root, "2026-04-09", None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("archvie: no archive here"), "{stderr}");
+    assert!(!root.exists());
+    // An existing folder is an archive with nothing to roll up yet.
+    std::fs::create_dir(&root).unwrap();
+    assert!(rollup(&root, "2026-04-09", None).status.success());
+}
+
+#[test]
 fn files_are_private_whatever_the_umask() {
     let dir = memory_tempdir();
     let root = dir.path().join("a");

@@ -359,7 +359,7 @@ fn summary_counts_rejects_by_reason_in_both_languages() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("rejected   8 lines"), "{text}");
     assert!(text.contains("field-count 1"), "{text}");
-    assert!(text.contains("events     2 over 1 days"), "{text}");
+    assert!(text.contains("events     2 over 1 day;"), "{text}");
     let out = scan(&[a.to_str().unwrap()])
         .success()
         .get_output()
@@ -404,6 +404,22 @@ fn bad_flags_exit_2() {
 }
 
 #[test]
+fn an_error_names_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-ledgers");
+    let u = fixture("utf8.csv");
+    let assert = Command::cargo_bin("tenken")
+        .unwrap()
+        .args(["scan", u.to_str().unwrap(), "--quiet", "--ledgers"])
+        .arg(&missing)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains(missing.to_str().unwrap()), "{stderr}");
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
+}
+
+#[test]
 fn duplicate_event_ids_are_counted_once() {
     // The same file handed twice: every event is a duplicate of itself.
     let u = fixture("utf8.csv");
@@ -414,7 +430,7 @@ fn duplicate_event_ids_are_counted_once() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(
-        text.contains("events     5 over 1 days; 5 duplicate event ids kept once"),
+        text.contains("events     5 over 1 day; 5 duplicate event ids kept once"),
         "{text}"
     );
 }

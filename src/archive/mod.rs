@@ -233,6 +233,18 @@ fn human_bytes(n: u64) -> String {
 /// Runs `tenken rollup`.
 pub fn run_rollup(args: &RollupArgs) -> crate::Result<crate::Exit> {
     let now = args.now.unwrap_or_else(time::today_jst);
+    // `ingest` creates an archive; a rollup of a folder that is not there is a mistyped
+    // path in a batch job, and must not succeed by creating an empty archive.
+    if !args.archive.is_dir() {
+        return Err(ArchiveError::Io {
+            path: args.archive.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no archive here (`tenken ingest` creates one; rollup only consolidates it)",
+            ),
+        }
+        .into());
+    }
     let mut archive = Archive::open_write(&args.archive, args.lock_wait.map(Duration::from_secs))?;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -272,7 +272,7 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
 }
 
 #[test]
-fn a_rollup_of_a_missing_folder_fails_and_creates_nothing() {
+fn a_rollup_of_a_missing_folder_or_a_file_fails_and_creates_nothing() {
     let dir = memory_tempdir();
     let root = dir.path().join("archvie");
     let out = rollup(&root, "2026-04-09", None);
@@ -283,6 +283,14 @@ fn a_rollup_of_a_missing_folder_fails_and_creates_nothing() {
     // An existing folder is an archive with nothing to roll up yet.
     std::fs::create_dir(&root).unwrap();
     assert!(rollup(&root, "2026-04-09", None).status.success());
+    // A file where the archive should be is named as such, not by the lock beneath it.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = Archive::open_write(&file, None).unwrap_err().to_string();
+    assert!(
+        err.ends_with("a-file: not a folder: --archive names the archive's root folder"),
+        "{err}"
+    );
 }
 
 #[test]

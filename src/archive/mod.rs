@@ -151,6 +151,20 @@ pub enum ArchiveError {
     Internal { context: String, message: String },
 }
 
+impl ArchiveError {
+    /// `root` is not a folder, so there is no archive to read or consolidate; only
+    /// `ingest` creates one.
+    pub(crate) fn no_archive(root: &std::path::Path) -> ArchiveError {
+        ArchiveError::Io {
+            path: root.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no archive here (`tenken ingest` creates one)",
+            ),
+        }
+    }
+}
+
 fn parse_day_arg(s: &str) -> Result<Day, String> {
     time::parse_day(s).ok_or_else(|| format!("`{s}` is not a date YYYY-MM-DD"))
 }
@@ -159,7 +173,8 @@ const ROLLUP_HELP: &str = "\
 Builds each weekly, monthly and yearly file whose period has ended and that is missing
 or stale (late logs), then removes what has aged out of archive.toml's retention and is
 held by the level above. Exit status: 0 done, 2 an error (nothing half-done is left:
-every file is one atomic transaction).
+every file is one atomic transaction). The archive folder must exist: `tenken ingest`
+creates it, and a mistyped path is an error, not a new empty archive.
 
 Examples:
 
@@ -236,14 +251,7 @@ pub fn run_rollup(args: &RollupArgs) -> crate::Result<crate::Exit> {
     // `ingest` creates an archive; a rollup of a folder that is not there is a mistyped
     // path in a batch job, and must not succeed by creating an empty archive.
     if !args.archive.is_dir() {
-        return Err(ArchiveError::Io {
-            path: args.archive.clone(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no archive here (`tenken ingest` creates one; rollup only consolidates it)",
-            ),
-        }
-        .into());
+        return Err(ArchiveError::no_archive(&args.archive).into());
     }
     let mut archive = Archive::open_write(&args.archive, args.lock_wait.map(Duration::from_secs))?;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {

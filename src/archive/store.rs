@@ -167,6 +167,15 @@ impl Archive {
     /// lock (`lock_wait` None refuses at once when another writer holds it), truncates a
     /// torn manifest line, and completes or discards a transaction a crash left behind.
     pub fn open_write(root: &Path, lock_wait: Option<Duration>) -> Result<Archive, ArchiveError> {
+        if root.exists() && !root.is_dir() {
+            return Err(ArchiveError::Io {
+                path: root.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "not a folder: --archive names the archive's root folder",
+                ),
+            });
+        }
         create_dirs(root)?;
         let lock = lock::acquire(root, lock_wait)?;
         let config = config::load(&root.join(CONFIG_FILE))?;
@@ -206,10 +215,7 @@ impl Archive {
     /// that is not yet applied is read from its staged files.
     pub fn open_read(root: &Path) -> Result<Archive, ArchiveError> {
         if !root.is_dir() {
-            return Err(ArchiveError::Io {
-                path: root.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no archive here"),
-            });
+            return Err(ArchiveError::no_archive(root));
         }
         let config = config::load(&root.join(CONFIG_FILE))?;
         let replay = manifest::replay(&root.join(MANIFEST_FILE))?;

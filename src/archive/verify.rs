@@ -93,10 +93,7 @@ pub fn verify(root: &Path) -> Result<VerifyReport, ArchiveError> {
 /// [`verify`] with options.
 pub fn verify_with(root: &Path, options: VerifyOptions) -> Result<VerifyReport, ArchiveError> {
     if !root.is_dir() {
-        return Err(ArchiveError::Io {
-            path: root.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no archive here"),
-        });
+        return Err(ArchiveError::no_archive(root));
     }
     let mut r = VerifyReport::default();
     let replay = manifest::replay(&root.join(MANIFEST_FILE))?;

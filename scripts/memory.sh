@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Peak RSS of `tenken scan` as the number of days grows, and of a nightly run (one day of
-# logs) against the request register of many days.
+# logs) against the request register of many days, as a scan and as an ingest; then an
+# ingest of all the largest set's days at once.
 #
 #   scripts/memory.sh           # 10, 30 and 90 days of `tenken gen --seed 1 --scale 31`
 #   DAYS="10 30" scripts/memory.sh
@@ -48,4 +49,11 @@ for office in "$last"/logs/*/; do
 done
 peak "scan, one day ($day) + the register of $last_days days" \
     "$T" scan "$night" --ledgers "$last/ledgers" --quiet
+# The nightly job itself, into a new archive: that night alone, then all the days at once.
+rm -rf "$ROOT/archive-night" "$ROOT/archive-all"
+peak "ingest, one day ($day) + the register of $last_days days" \
+    "$T" ingest "$night" --ledgers "$last/ledgers" --archive "$ROOT/archive-night" --quiet
+peak "ingest, $last_days days at once" \
+    "$T" ingest "$last/logs" --ledgers "$last/ledgers" --archive "$ROOT/archive-all" --quiet
+rm -rf "$ROOT/archive-night" "$ROOT/archive-all"
 rm -f "$ROOT/.time"

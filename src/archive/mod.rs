@@ -151,20 +151,6 @@ pub enum ArchiveError {
     Internal { context: String, message: String },
 }
 
-impl ArchiveError {
-    /// `root` is not a folder, so there is no archive to read or consolidate; only
-    /// `ingest` creates one.
-    pub(crate) fn no_archive(root: &std::path::Path) -> ArchiveError {
-        ArchiveError::Io {
-            path: root.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no archive here (`tenken ingest` creates one)",
-            ),
-        }
-    }
-}
-
 fn parse_day_arg(s: &str) -> Result<Day, String> {
     time::parse_day(s).ok_or_else(|| format!("`{s}` is not a date YYYY-MM-DD"))
 }
@@ -248,12 +234,10 @@ fn human_bytes(n: u64) -> String {
 /// Runs `tenken rollup`.
 pub fn run_rollup(args: &RollupArgs) -> crate::Result<crate::Exit> {
     let now = args.now.unwrap_or_else(time::today_jst);
-    // `ingest` creates an archive; a rollup of a folder that is not there is a mistyped
-    // path in a batch job, and must not succeed by creating an empty archive.
-    if !args.archive.is_dir() {
-        return Err(ArchiveError::no_archive(&args.archive).into());
-    }
-    let mut archive = Archive::open_write(&args.archive, args.lock_wait.map(Duration::from_secs))?;
+    // A rollup of a folder that is not there is a mistyped path in a batch job: it must
+    // not succeed by creating an empty archive.
+    let mut archive =
+        Archive::open_write_existing(&args.archive, args.lock_wait.map(Duration::from_secs))?;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) =

@@ -162,7 +162,32 @@ pub struct Archive {
     pending: Option<Pending>,
 }
 
+/// Refuses a `root` that is not a folder: there is no archive to read, check or
+/// consolidate there.
+pub(crate) fn require_archive(root: &Path) -> Result<(), ArchiveError> {
+    if root.is_dir() {
+        return Ok(());
+    }
+    Err(ArchiveError::Io {
+        path: root.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no archive here (`tenken ingest` creates one)",
+        ),
+    })
+}
+
 impl Archive {
+    /// [`Archive::open_write`] of an archive that must already exist: only `ingest`
+    /// creates one.
+    pub fn open_write_existing(
+        root: &Path,
+        lock_wait: Option<Duration>,
+    ) -> Result<Archive, ArchiveError> {
+        require_archive(root)?;
+        Archive::open_write(root, lock_wait)
+    }
+
     /// Opens (creating if missing) the archive at `root` for writing: takes the writer
     /// lock (`lock_wait` None refuses at once when another writer holds it), truncates a
     /// torn manifest line, and completes or discards a transaction a crash left behind.
@@ -214,9 +239,7 @@ impl Archive {
     /// Opens the archive at `root` for reading, without a lock. A committed transaction
     /// that is not yet applied is read from its staged files.
     pub fn open_read(root: &Path) -> Result<Archive, ArchiveError> {
-        if !root.is_dir() {
-            return Err(ArchiveError::no_archive(root));
-        }
+        require_archive(root)?;
         let config = config::load(&root.join(CONFIG_FILE))?;
         let replay = manifest::replay(&root.join(MANIFEST_FILE))?;
         let pending = replay.entries.last().and_then(|e| {

@@ -34,7 +34,7 @@ use super::parquet_io;
 use super::period::{Kind, Level, Period};
 use super::store::{
     Archive, Canonical, DayLoc, Index, MANIFEST_FILE, STAGING_DIR, STATE_DIR, canonical,
-    txn_dir_name,
+    require_archive, txn_dir_name,
 };
 use crate::time;
 
@@ -92,9 +92,7 @@ pub fn verify(root: &Path) -> Result<VerifyReport, ArchiveError> {
 
 /// [`verify`] with options.
 pub fn verify_with(root: &Path, options: VerifyOptions) -> Result<VerifyReport, ArchiveError> {
-    if !root.is_dir() {
-        return Err(ArchiveError::no_archive(root));
-    }
+    require_archive(root)?;
     let mut r = VerifyReport::default();
     let replay = manifest::replay(&root.join(MANIFEST_FILE))?;
     r.entries = replay.entries.len();

@@ -176,18 +176,17 @@ impl Table {
                 Ok(false) => break,
                 Err(e) => return Err(table.csv_error(&e)),
             }
-            let line = record
-                .position()
-                .map_or(1, |p| record_line(text.as_bytes(), p));
+            let start = record.position();
+            let line = start.map_or(1, |p| record_line(text.as_bytes(), p));
             // The `csv` reader ends a quoted cell left open at the end of the file without
             // an error, so the rest of the file becomes that cell and the row's later cells
             // read as empty. Name the quote, not the empty cells it swallowed.
             if reader.position().byte() >= text.len() as u64
-                && let Some(start) = record.position().map(|p| p.byte())
+                && let Some(start) = start.map(|p| p.byte() as usize)
                 && let Some((at, column)) =
-                    unclosed_quote(text.as_bytes().get(start as usize..).unwrap_or_default())
+                    unclosed_quote(text.as_bytes().get(start..).unwrap_or_default())
             {
-                let at = start as usize + at;
+                let at = start + at;
                 return Err(table.error(
                     line_of(text.as_bytes(), at),
                     column,
